@@ -1,0 +1,211 @@
+//! Fetch (key 1): whole batches from each partition's log, with long poll.
+//!
+//! Limits follow KIP-74: records stop at the request's max_bytes (capped by the broker's
+//! fetch.max.bytes) and each partition's partition_max_bytes, except that the first batch of the
+//! first partition with data is returned whole even when larger, so a consumer is never stuck.
+//! An empty partition carries empty records, not null (librdkafka logs "invalid MessageSetSize
+//! -1" on null). With a single replica the high watermark is the log end offset, and with no
+//! transactions the last stable offset equals it, so read_committed reads the same.
+//!
+//! Long poll: when less than min_bytes is available the fetch parks until an append to one of its
+//! partitions (a watch on the log end offset, not a timer) or max_wait_ms; parked fetches are
+//! bounded by max_delayed_fetches, past which a fetch is answered at once. Fetch sessions
+//! (KIP-227) are not created: session_id 0 tells clients to keep sending full requests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::select_all;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::ResponseError;
+use uuid::Uuid;
+
+use crate::broker::Broker;
+use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
+use crate::errors::log_error;
+use crate::partition::Partition;
+
+/// isolation_level value of READ_COMMITTED.
+const READ_COMMITTED: i8 = 1;
+
+struct Wanted {
+    partition: Option<Arc<Partition>>,
+    index: i32,
+    fetch_offset: i64,
+    partition_max_bytes: i32,
+    missing_code: ResponseError,
+}
+
+struct WantedTopic {
+    name: TopicName,
+    id: Uuid,
+    partitions: Vec<Wanted>,
+}
+
+struct Plan {
+    topics: Vec<WantedTopic>,
+    max_bytes: usize,
+    read_committed: bool,
+}
+
+pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: FetchRequest) -> Result<Answer, CloseReason> {
+    let count: usize = req.topics.iter().map(|t| t.partitions.len()).sum();
+    if count > broker.config.limits.max_partitions_per_request {
+        return Err(CloseReason::Limit(format!("{count} partitions in one Fetch request")));
+    }
+    if req.session_id != 0 {
+        let resp = FetchResponse::default().with_error_code(ResponseError::FetchSessionIdNotFound.code());
+        return encode(ctx, &resp).map(Answer::Ready);
+    }
+    let by_id = ctx.api_version >= 13;
+    let topics = req
+        .topics
+        .into_iter()
+        .map(|t| {
+            let topic = if by_id {
+                broker.registry.topic_by_id(t.topic_id)
+            } else {
+                broker.registry.topic(t.topic.0.as_str())
+            };
+            let missing_code = if by_id {
+                ResponseError::UnknownTopicId
+            } else {
+                ResponseError::UnknownTopicOrPartition
+            };
+            let partitions = t
+                .partitions
+                .into_iter()
+                .map(|p| Wanted {
+                    partition: topic.as_ref().and_then(|tp| tp.partition(p.partition)),
+                    index: p.partition,
+                    fetch_offset: p.fetch_offset,
+                    partition_max_bytes: p.partition_max_bytes,
+                    missing_code: if topic.is_some() {
+                        ResponseError::UnknownTopicOrPartition
+                    } else {
+                        missing_code
+                    },
+                })
+                .collect();
+            WantedTopic {
+                name: t.topic,
+                id: t.topic_id,
+                partitions,
+            }
+        })
+        .collect();
+    let cap = broker.config.limits.max_fetch_response_bytes;
+    let plan = Plan {
+        topics,
+        max_bytes: req.max_bytes.clamp(0, cap) as usize,
+        read_committed: req.isolation_level == READ_COMMITTED,
+    };
+    // Subscribe before the first read so an append between the read and the wait still wakes us.
+    let watches: Vec<_> = plan
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .filter_map(|w| w.partition.as_ref().map(|p| p.subscribe_log_end()))
+        })
+        .collect();
+    let (resp, bytes, errored) = read(&plan);
+    let satisfied = bytes >= req.min_bytes.max(0) as usize || errored || req.max_wait_ms <= 0 || watches.is_empty();
+    if satisfied {
+        return encode(ctx, &resp).map(Answer::Ready);
+    }
+    let Ok(permit) = Arc::clone(&broker.delayed_fetches).try_acquire_owned() else {
+        return encode(ctx, &resp).map(Answer::Ready);
+    };
+    let ctx = ctx.clone();
+    let min_bytes = req.min_bytes.max(0) as usize;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(req.max_wait_ms as u64);
+    Ok(Answer::Later(Box::pin(async move {
+        let _permit = permit;
+        let mut watches = watches;
+        loop {
+            let woke = {
+                let changes = watches.iter_mut().map(|w| Box::pin(w.changed()));
+                tokio::time::timeout_at(deadline, select_all(changes)).await
+            };
+            let (resp, bytes, errored) = read(&plan);
+            let done = match woke {
+                Err(_) => true,
+                Ok((Err(_), _, _)) => true,
+                Ok((Ok(()), _, _)) => bytes >= min_bytes || errored,
+            };
+            if done {
+                return encode(&ctx, &resp);
+            }
+        }
+    })))
+}
+
+/// Reads every wanted partition once; returns the response, record bytes, and whether any
+/// partition answered an error (which ends a long poll at once, as in Kafka).
+fn read(plan: &Plan) -> (FetchResponse, usize, bool) {
+    let mut total = 0usize;
+    let mut errored = false;
+    let mut topics = Vec::with_capacity(plan.topics.len());
+    for t in &plan.topics {
+        let mut parts = Vec::with_capacity(t.partitions.len());
+        for w in &t.partitions {
+            let data = match &w.partition {
+                None => {
+                    errored = true;
+                    empty_partition(w.index, w.missing_code)
+                }
+                Some(p) => {
+                    let remaining = plan.max_bytes.saturating_sub(total);
+                    let limit = remaining.min(w.partition_max_bytes.max(0) as usize);
+                    let log = p.log();
+                    let (start, end) = (log.log_start_offset(), log.log_end_offset());
+                    let res = log.read(w.fetch_offset, limit, total == 0, end);
+                    drop(log);
+                    match res {
+                        Ok(records) => {
+                            total += records.len();
+                            PartitionData::default()
+                                .with_partition_index(w.index)
+                                .with_high_watermark(end)
+                                .with_last_stable_offset(end)
+                                .with_log_start_offset(start)
+                                .with_aborted_transactions(plan.read_committed.then(Vec::new))
+                                .with_preferred_read_replica(BrokerId(-1))
+                                .with_records(Some(records))
+                        }
+                        Err(e) => {
+                            errored = true;
+                            empty_partition(w.index, log_error(&e))
+                                .with_high_watermark(end)
+                                .with_last_stable_offset(end)
+                                .with_log_start_offset(start)
+                        }
+                    }
+                }
+            };
+            parts.push(data);
+        }
+        topics.push(
+            FetchableTopicResponse::default()
+                .with_topic(t.name.clone())
+                .with_topic_id(t.id)
+                .with_partitions(parts),
+        );
+    }
+    (FetchResponse::default().with_responses(topics), total, errored)
+}
+
+fn empty_partition(index: i32, code: ResponseError) -> PartitionData {
+    PartitionData::default()
+        .with_partition_index(index)
+        .with_error_code(code.code())
+        .with_high_watermark(-1)
+        .with_last_stable_offset(-1)
+        .with_log_start_offset(-1)
+        .with_preferred_read_replica(BrokerId(-1))
+        .with_records(Some(Bytes::new()))
+}

@@ -1,0 +1,15 @@
+//! One file per Kafka API. Each `handle` takes the decoded request and returns the answer; none
+//! of them touch sockets.
+
+pub mod alter_configs;
+pub mod api_versions;
+pub mod create_partitions;
+pub mod create_topics;
+pub mod delete_records;
+pub mod delete_topics;
+pub mod describe_cluster;
+pub mod describe_configs;
+pub mod fetch;
+pub mod list_offsets;
+pub mod metadata;
+pub mod produce;

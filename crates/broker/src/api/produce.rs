@@ -1,0 +1,145 @@
+//! Produce (key 0): validate and append each partition's batches, answer per acks.
+//!
+//! Appends happen here, synchronously, in the order the connection read the requests. acks=1
+//! answers once the bytes are written (fsynced later by the flusher's interval); acks=-1 (all)
+//! queues the partitions for group commit and answers only when each is fsynced past the last
+//! appended offset, or with REQUEST_TIMED_OUT after timeout_ms. acks=0 writes no answer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+
+use crate::broker::{now_ms, Broker};
+use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
+use crate::errors::log_error;
+use crate::partition::Partition;
+
+/// Used when a request says timeout_ms <= 0 (the Java client's request.timeout.ms default).
+const DEFAULT_ACK_TIMEOUT_MS: u64 = 30_000;
+
+struct Appended {
+    partition: Arc<Partition>,
+    last_offset: i64,
+    topic_slot: usize,
+    partition_slot: usize,
+}
+
+fn partition_error(index: i32, code: ResponseError, message: Option<String>) -> PartitionProduceResponse {
+    PartitionProduceResponse::default()
+        .with_index(index)
+        .with_error_code(code.code())
+        .with_base_offset(-1)
+        .with_log_append_time_ms(-1)
+        .with_log_start_offset(-1)
+        .with_error_message(message.map(StrBytes::from_string))
+}
+
+pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ProduceRequest) -> Result<Answer, CloseReason> {
+    let count: usize = req.topic_data.iter().map(|t| t.partition_data.len()).sum();
+    if count > broker.config.limits.max_partitions_per_request {
+        return Err(CloseReason::Limit(format!("{count} partitions in one Produce request")));
+    }
+    let acks = req.acks;
+    let valid_acks = matches!(acks, -1..=1);
+    let mut appended = Vec::new();
+    let mut responses = Vec::with_capacity(req.topic_data.len());
+    let now = now_ms();
+    for (ti, td) in req.topic_data.into_iter().enumerate() {
+        let topic = if td.name.0.is_empty() {
+            broker.registry.topic_by_id(td.topic_id)
+        } else {
+            broker.registry.topic(td.name.0.as_str())
+        };
+        let mut parts = Vec::with_capacity(td.partition_data.len());
+        for (pi, pd) in td.partition_data.into_iter().enumerate() {
+            if !valid_acks {
+                parts.push(partition_error(pd.index, ResponseError::InvalidRequiredAcks, None));
+                continue;
+            }
+            let Some(partition) = topic.as_ref().and_then(|t| t.partition(pd.index)) else {
+                parts.push(partition_error(pd.index, ResponseError::UnknownTopicOrPartition, None));
+                continue;
+            };
+            let records = pd.records.unwrap_or_default();
+            if records.is_empty() {
+                parts.push(partition_error(
+                    pd.index,
+                    ResponseError::CorruptMessage,
+                    Some("no record batches".into()),
+                ));
+                continue;
+            }
+            // The batch arrives in a shared read buffer; the log patches base offsets in place.
+            let mut batch = BytesMut::from(&records[..]);
+            let result = {
+                let mut log = partition.log();
+                log.append(&mut batch, now).map(|info| (info, log.log_start_offset()))
+            };
+            match result {
+                Ok((info, log_start_offset)) => {
+                    partition.publish_log_end(info.last_offset + 1);
+                    parts.push(
+                        PartitionProduceResponse::default()
+                            .with_index(pd.index)
+                            .with_base_offset(info.base_offset)
+                            .with_log_append_time_ms(-1)
+                            .with_log_start_offset(log_start_offset),
+                    );
+                    if acks == -1 {
+                        broker.flusher.request(&partition);
+                        appended.push(Appended {
+                            partition,
+                            last_offset: info.last_offset,
+                            topic_slot: ti,
+                            partition_slot: pi,
+                        });
+                    }
+                }
+                Err(e) => {
+                    let code = log_error(&e);
+                    tracing::debug!(topic = %partition.topic, partition = pd.index, error = %e, "produce rejected");
+                    parts.push(partition_error(pd.index, code, Some(e.to_string())));
+                }
+            }
+        }
+        responses.push(
+            TopicProduceResponse::default()
+                .with_name(td.name)
+                .with_topic_id(td.topic_id)
+                .with_partition_responses(parts),
+        );
+    }
+    let resp = ProduceResponse::default().with_responses(responses);
+    if acks == 0 {
+        return Ok(Answer::Nothing);
+    }
+    if appended.is_empty() {
+        return encode(ctx, &resp).map(Answer::Ready);
+    }
+    let ctx = ctx.clone();
+    let timeout_ms = if req.timeout_ms > 0 {
+        req.timeout_ms as u64
+    } else {
+        DEFAULT_ACK_TIMEOUT_MS
+    };
+    Ok(Answer::Later(Box::pin(async move {
+        let mut resp = resp;
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
+        for a in appended {
+            let outcome = tokio::time::timeout_at(deadline, a.partition.wait_durable(a.last_offset)).await;
+            let code = match outcome {
+                Ok(true) => continue,
+                Ok(false) => ResponseError::KafkaStorageError,
+                Err(_) => ResponseError::RequestTimedOut,
+            };
+            let slot = &mut resp.responses[a.topic_slot].partition_responses[a.partition_slot];
+            *slot = partition_error(slot.index, code, None);
+        }
+        encode(&ctx, &resp)
+    })))
+}

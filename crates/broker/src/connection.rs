@@ -1,0 +1,96 @@
+//! One client connection: read frames, dispatch each in arrival order, write answers in the same
+//! order.
+//!
+//! The reader dispatches synchronously, so a request's side effects (appends) happen in the order
+//! the client sent them; what needs waiting (fsync, long poll) travels as a future to the writer,
+//! which awaits answers one by one and so writes them in request order. The channel between the
+//! two holds at most `max_in_flight_per_connection` answers: when it is full the reader stops
+//! reading and TCP pushes back on the client.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+
+use crate::broker::Broker;
+use crate::dispatch::{self, Answer};
+use crate::frame::FrameDecoder;
+
+/// Bytes asked of the socket per read; frames larger than this are read across several reads.
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+
+pub async fn serve(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr, mut shutdown: watch::Receiver<bool>) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(%peer, error = %e, "set_nodelay failed");
+    }
+    let (mut rd, mut wr) = stream.into_split();
+    let (tx, mut rx) = mpsc::channel::<Answer>(broker.config.limits.max_in_flight_per_connection);
+    let writer = tokio::spawn(async move {
+        while let Some(answer) = rx.recv().await {
+            let bytes = match answer {
+                Answer::Ready(b) => b,
+                Answer::Later(f) => match f.await {
+                    Ok(b) => b,
+                    Err(reason) => {
+                        tracing::warn!(%peer, %reason, "closing connection");
+                        return;
+                    }
+                },
+                Answer::Nothing => continue,
+            };
+            if let Err(e) = wr.write_all(&bytes).await {
+                tracing::debug!(%peer, error = %e, "write failed; closing");
+                return;
+            }
+        }
+        let _ = wr.shutdown().await;
+    });
+
+    let decoder = FrameDecoder {
+        max_frame_bytes: broker.config.limits.max_frame_bytes,
+    };
+    let mut buf = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    'read: loop {
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Some(frame)) => match dispatch::dispatch(&broker, frame) {
+                    Ok(answer) => {
+                        if tx.send(answer).await.is_err() {
+                            break 'read;
+                        }
+                    }
+                    Err(reason) => {
+                        tracing::warn!(%peer, %reason, "closing connection");
+                        break 'read;
+                    }
+                },
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(%peer, error = %e, "closing connection");
+                    break 'read;
+                }
+            }
+        }
+        if buf.capacity() - buf.len() < READ_CHUNK_BYTES / 4 {
+            buf.reserve(READ_CHUNK_BYTES);
+        }
+        tokio::select! {
+            res = rd.read_buf(&mut buf) => match res {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(%peer, error = %e, "read failed");
+                    break;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+    drop(tx);
+    if writer.await.is_err() {
+        tracing::error!(%peer, "connection writer panicked");
+    }
+}

@@ -1,0 +1,157 @@
+//! Request dispatch: parse the header, enforce the version table, decode the body with the
+//! `kafka-protocol` codecs and hand it to the API's handler; encode and frame the answer.
+//!
+//! A request that cannot be parsed, names an unknown API or a version outside the table closes
+//! the connection — except ApiVersions, which KIP-511 says must be answered with
+//! UNSUPPORTED_VERSION and the supported ranges in a v0 body so the client can retry.
+
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures::future::BoxFuture;
+use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable};
+
+use crate::api;
+use crate::broker::Broker;
+use crate::versions;
+
+/// What the connection learns about the request it is answering.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub api_key: ApiKey,
+    pub api_version: i16,
+    pub correlation_id: i32,
+    pub client_id: Option<String>,
+}
+
+/// How a request is answered.
+pub enum Answer {
+    /// A framed response, ready to write.
+    Ready(Bytes),
+    /// A framed response that needs waiting for (fsync, long poll). Side effects already happened.
+    /// An `Err` closes the connection, since the client would otherwise wait forever.
+    Later(BoxFuture<'static, Result<Bytes, CloseReason>>),
+    /// Nothing is written back (Produce with acks=0).
+    Nothing,
+}
+
+/// Why a connection is closed instead of answered.
+#[derive(Debug, thiserror::Error)]
+pub enum CloseReason {
+    #[error("request shorter than its header ({0} bytes)")]
+    Truncated(usize),
+    #[error("unknown API key {0}")]
+    UnknownApi(i16),
+    #[error("unsupported version {version} of {key:?}")]
+    UnsupportedVersion { key: ApiKey, version: i16 },
+    #[error("malformed {key:?} v{version} request: {reason}")]
+    Malformed { key: ApiKey, version: i16, reason: String },
+    #[error("cannot encode {key:?} response: {reason}")]
+    Encode { key: ApiKey, reason: String },
+    #[error("request exceeds a limit: {0}")]
+    Limit(String),
+}
+
+/// Frames a response: size prefix, response header of the API's header version, body.
+pub fn encode<R: Encodable>(ctx: &RequestContext, body: &R) -> Result<Bytes, CloseReason> {
+    let header_version = ctx.api_key.response_header_version(ctx.api_version);
+    encode_with(ctx, body, ctx.api_version, header_version)
+}
+
+fn encode_with<R: Encodable>(
+    ctx: &RequestContext,
+    body: &R,
+    body_version: i16,
+    header_version: i16,
+) -> Result<Bytes, CloseReason> {
+    let fail = encode_failed(ctx.api_key);
+    let header = ResponseHeader::default().with_correlation_id(ctx.correlation_id);
+    let size = header.compute_size(header_version).map_err(&fail)? + body.compute_size(body_version).map_err(&fail)?;
+    let mut buf = BytesMut::with_capacity(4 + size);
+    buf.put_i32(size as i32);
+    header.encode(&mut buf, header_version).map_err(&fail)?;
+    body.encode(&mut buf, body_version).map_err(&fail)?;
+    debug_assert_eq!(buf.len(), 4 + size, "compute_size disagrees with encode");
+    Ok(buf.freeze())
+}
+
+fn encode_failed<E: std::fmt::Display>(key: ApiKey) -> impl Fn(E) -> CloseReason {
+    move |e| CloseReason::Encode {
+        key,
+        reason: e.to_string(),
+    }
+}
+
+fn decode<R: Decodable>(ctx: &RequestContext, body: &mut Bytes) -> Result<R, CloseReason> {
+    R::decode(body, ctx.api_version).map_err(|e| CloseReason::Malformed {
+        key: ctx.api_key,
+        version: ctx.api_version,
+        reason: e.to_string(),
+    })
+}
+
+/// Answers one request frame.
+pub fn dispatch(broker: &Arc<Broker>, frame: Bytes) -> Result<Answer, CloseReason> {
+    if frame.len() < 8 {
+        return Err(CloseReason::Truncated(frame.len()));
+    }
+    let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
+    let version = i16::from_be_bytes([frame[2], frame[3]]);
+    let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    let key = ApiKey::try_from(raw_key).map_err(|_| CloseReason::UnknownApi(raw_key))?;
+    if !versions::is_supported(key, version) {
+        if key == ApiKey::ApiVersions {
+            let ctx = RequestContext {
+                api_key: key,
+                api_version: 0,
+                correlation_id,
+                client_id: None,
+            };
+            let body = api::api_versions::unsupported_version_response();
+            return encode_with(&ctx, &body, 0, 0).map(Answer::Ready);
+        }
+        return Err(CloseReason::UnsupportedVersion { key, version });
+    }
+    if version < key.valid_versions().min {
+        // Advertised for old clients' feature detection but never sent by a client that can
+        // talk to us (Produce v0–v2; see versions.rs), and the codecs cannot read them.
+        return Err(CloseReason::UnsupportedVersion { key, version });
+    }
+    let mut body = frame;
+    let header_version = key.request_header_version(version);
+    let header = RequestHeader::decode(&mut body, header_version).map_err(|e| CloseReason::Malformed {
+        key,
+        version,
+        reason: format!("header: {e}"),
+    })?;
+    let ctx = RequestContext {
+        api_key: key,
+        api_version: version,
+        correlation_id,
+        client_id: header.client_id.map(|c| c.to_string()),
+    };
+    route(broker, ctx, body)
+}
+
+fn route(broker: &Arc<Broker>, ctx: RequestContext, mut body: Bytes) -> Result<Answer, CloseReason> {
+    let b = &mut body;
+    match ctx.api_key {
+        ApiKey::ApiVersions => api::api_versions::handle(&ctx, decode(&ctx, b)?),
+        ApiKey::Metadata => api::metadata::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::Produce => api::produce::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::Fetch => api::fetch::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::ListOffsets => api::list_offsets::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::CreateTopics => api::create_topics::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::DeleteTopics => api::delete_topics::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::CreatePartitions => api::create_partitions::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::DescribeConfigs => api::describe_configs::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::IncrementalAlterConfigs => api::alter_configs::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::DeleteRecords => api::delete_records::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::DescribeCluster => api::describe_cluster::handle(broker, &ctx, decode(&ctx, b)?),
+        key => Err(CloseReason::UnsupportedVersion {
+            key,
+            version: ctx.api_version,
+        }),
+    }
+}

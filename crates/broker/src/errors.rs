@@ -1,0 +1,36 @@
+//! The one place domain errors become Kafka error codes. Exhaustive matches, so a new error
+//! variant forces a decision here.
+
+use kafka_protocol::ResponseError;
+use wharf_log::LogError;
+
+use crate::registry::RegistryError;
+
+/// Error code and message for a partition-scoped log failure.
+pub fn log_error(e: &LogError) -> ResponseError {
+    match e {
+        LogError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
+        LogError::CorruptBatch { .. } => ResponseError::CorruptMessage,
+        LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        LogError::InvalidOffset { .. } => ResponseError::OffsetOutOfRange,
+        LogError::StorageFailed { .. }
+        | LogError::Io { .. }
+        | LogError::SegmentCorrupt { .. }
+        | LogError::CheckpointCorrupt { .. } => ResponseError::KafkaStorageError,
+        LogError::InvalidConfig { .. } => ResponseError::InvalidConfig,
+    }
+}
+
+pub fn registry_error(e: &RegistryError) -> ResponseError {
+    match e {
+        RegistryError::TopicExists(_) => ResponseError::TopicAlreadyExists,
+        RegistryError::InvalidTopicName(_) => ResponseError::InvalidTopicException,
+        RegistryError::UnknownTopic(_) => ResponseError::UnknownTopicOrPartition,
+        RegistryError::InvalidPartitions(_) => ResponseError::InvalidPartitions,
+        RegistryError::InvalidConfig(_) => ResponseError::InvalidConfig,
+        RegistryError::LimitReached(_) => ResponseError::PolicyViolation,
+        RegistryError::Log { source, .. } => log_error(source),
+        RegistryError::Io { .. } => ResponseError::KafkaStorageError,
+        RegistryError::BadMetadata { .. } => ResponseError::KafkaStorageError,
+    }
+}

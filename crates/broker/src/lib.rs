@@ -1,0 +1,20 @@
+//! Wharf's Kafka-protocol I/O shell: the listener, connections (framing, limits, ordering),
+//! dispatch to one handler per Kafka API, the partition registry, group commit and long poll.
+//! Storage semantics live in `wharf-log`; this crate owns no file format.
+
+pub mod api;
+pub mod broker;
+pub mod config;
+pub mod connection;
+pub mod dispatch;
+pub mod errors;
+pub mod flusher;
+pub mod frame;
+pub mod partition;
+pub mod registry;
+pub mod server;
+pub mod topic_config;
+pub mod versions;
+
+pub use config::{BrokerConfig, Limits};
+pub use server::{ServeError, Server};

@@ -1,0 +1,154 @@
+//! The Kafka listener: accept loop with a connection limit, start-up and clean shutdown.
+//!
+//! Shutdown order: stop accepting, tell connections to stop reading, let each answer what it
+//! already read (bounded by a grace period), then flush and close every log.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::broker::{now_ms, Broker, StartError};
+use crate::config::BrokerConfig;
+use crate::connection;
+
+/// How long in-flight requests get to finish at shutdown (long polls are bounded by their
+/// max_wait_ms, which clients keep well below this).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("invalid configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Start(#[from] StartError),
+}
+
+/// A started broker: its bound address, and the handle that stops it.
+pub struct Server {
+    pub broker: Arc<Broker>,
+    listener: TcpListener,
+}
+
+impl Server {
+    /// Validates the config, recovers the data dir and binds the listener.
+    pub async fn start(config: BrokerConfig) -> Result<Server, ServeError> {
+        config.validate()?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let bound = listener.local_addr().map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let broker = tokio::task::block_in_place(|| Broker::open(config, bound))?;
+        Ok(Server { broker, listener })
+    }
+
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.broker.bound
+    }
+
+    /// Serves until `stop` resolves, then shuts down cleanly.
+    pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        let broker = self.broker;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let live = Arc::new(AtomicUsize::new(0));
+        let mut conns = JoinSet::new();
+        let housekeeping = tokio::spawn(housekeeping(Arc::clone(&broker), shutdown_rx.clone()));
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                accepted = self.listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            continue;
+                        }
+                    };
+                    let max = broker.config.limits.max_connections;
+                    if live.load(Ordering::Acquire) >= max {
+                        tracing::warn!(%peer, max, "max.connections reached; closing new connection");
+                        drop(stream);
+                        continue;
+                    }
+                    live.fetch_add(1, Ordering::AcqRel);
+                    let (b, rx, l) = (Arc::clone(&broker), shutdown_rx.clone(), Arc::clone(&live));
+                    conns.spawn(async move {
+                        connection::serve(b, stream, peer, rx).await;
+                        l.fetch_sub(1, Ordering::AcqRel);
+                    });
+                }
+                Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            }
+        }
+        tracing::info!("shutting down: answering in-flight requests");
+        drop(self.listener);
+        let _ = shutdown_tx.send(true);
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async { while conns.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tracing::warn!("shutdown grace period elapsed; dropping remaining connections");
+            conns.abort_all();
+        }
+        let _ = housekeeping.await;
+        let b = Arc::clone(&broker);
+        let closed = tokio::task::spawn_blocking(move || {
+            b.flusher.shutdown();
+            b.registry.close_all()
+        })
+        .await;
+        match closed {
+            Ok(errors) if errors.is_empty() => tracing::info!("all logs flushed and closed"),
+            Ok(errors) => {
+                for e in errors {
+                    tracing::error!(error = %e, "closing log failed");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "closing logs panicked"),
+        }
+    }
+}
+
+/// Time-based segment rolls and retention, checked every retention_check_interval_ms.
+async fn housekeeping(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
+    let every = Duration::from_millis(broker.config.retention_check_interval_ms);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+        let b = Arc::clone(&broker);
+        let res = tokio::task::spawn_blocking(move || {
+            let now = now_ms();
+            for p in b.registry.all_partitions() {
+                let mut log = p.log();
+                if let Err(e) = log.maybe_roll(now) {
+                    tracing::error!(topic = %p.topic, partition = p.index, error = %e, "segment roll failed");
+                }
+                match log.enforce_retention(now) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(topic = %p.topic, partition = p.index, segments = n, "retention deleted segments"),
+                    Err(e) => tracing::error!(topic = %p.topic, partition = p.index, error = %e, "retention failed"),
+                }
+            }
+        })
+        .await;
+        if res.is_err() {
+            tracing::error!("housekeeping panicked");
+        }
+    }
+}

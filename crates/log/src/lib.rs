@@ -1,0 +1,42 @@
+//! `wharf-log`: the durable, segmented log of one topic partition.
+//!
+//! Stores Kafka RecordBatch v2 bytes exactly as received (never decompressing),
+//! assigns offsets, serves fetches and ListOffsets lookups, recovers after a crash,
+//! and applies DeleteRecords and retention. Synchronous and deterministic: time is
+//! passed in as `now_ms`, and the filesystem sits behind [`Storage`] so tests can
+//! inject faults. Knows nothing of sockets or Kafka error codes.
+//!
+//! The on-disk format is described in `ON_DISK_FORMAT.md`.
+
+mod batch;
+mod checkpoint;
+mod config;
+mod error;
+mod index;
+mod live;
+mod log;
+mod open;
+mod retention;
+mod scan;
+mod segment;
+mod storage;
+mod sync;
+
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
+
+#[cfg(test)]
+mod tests;
+
+pub use batch::{
+    batch_size_at, validate_batches, BatchHeader, BatchesInfo, BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES, MAGIC_V2,
+};
+pub use config::{
+    LogConfig, DEFAULT_MAX_MESSAGE_BYTES, MAX_APPEND_BYTES, MAX_SEGMENT_BYTES, MAX_SEGMENT_INDEX_BYTES,
+    MIN_MESSAGE_BYTES, MIN_SEGMENT_BYTES, MIN_SEGMENT_INDEX_BYTES, SEVEN_DAYS_MS,
+};
+pub use error::LogError;
+pub use index::{OFFSET_INDEX_ENTRY_BYTES, TIME_INDEX_ENTRY_BYTES};
+pub use log::{AppendInfo, Log};
+pub use storage::{OsStorage, Storage, StorageFile};
+pub use sync::SyncPoint;
