@@ -28,6 +28,8 @@ enum Command {
         #[command(flatten)]
         settings: ServeSettings,
     },
+    /// Measure a Kafka-compatible broker (this one or any other): produce, consume, end-to-end.
+    Bench(wharf_bench::BenchArgs),
 }
 
 fn main() -> Result<()> {
@@ -38,6 +40,7 @@ fn main() -> Result<()> {
         .init();
     match cli.command {
         Command::Serve { config, settings } => serve(config, settings),
+        Command::Bench(args) => bench(args),
     }
 }
 
@@ -60,6 +63,16 @@ fn serve(config_file: Option<PathBuf>, flags: ServeSettings) -> Result<()> {
         tracing::info!("wharf stopped");
         Ok(())
     })
+}
+
+fn bench(args: wharf_bench::BenchArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("wharf-bench")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(wharf_bench::run(args)).context("benchmark failed")?;
+    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM.
