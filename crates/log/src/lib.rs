@@ -6,7 +6,7 @@
 //! passed in as `now_ms`, and the filesystem sits behind [`Storage`] so tests can
 //! inject faults. Knows nothing of sockets or Kafka error codes.
 //!
-//! The on-disk format is described in `ON_DISK_FORMAT.md`.
+//! The on-disk format is described in `docs/ON_DISK_FORMAT.md` at the repository root.
 
 mod batch;
 mod checkpoint;
