@@ -177,6 +177,7 @@ impl BatchHeader {
 
 /// Overwrites the baseOffset field of the batch starting at `batch[0]`. The CRC does
 /// not cover baseOffset, so the batch stays valid.
+#[cfg(test)]
 pub(crate) fn patch_base_offset(batch: &mut [u8], base_offset: i64) {
     batch[..8].copy_from_slice(&base_offset.to_be_bytes());
 }

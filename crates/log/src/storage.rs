@@ -7,7 +7,7 @@
 
 use std::fmt::Debug;
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, IoSlice};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -18,6 +18,12 @@ pub trait StorageFile: Send + Sync + Debug {
     fn read_exact_at(&self, buf: &mut [u8], position: u64) -> io::Result<()>;
     /// Writes all of `buf` at `position`, in one `pwrite` unless the OS writes short.
     fn write_all_at(&self, buf: &[u8], position: u64) -> io::Result<()>;
+    /// Writes the slices back to back from `position`. The default joins them and calls
+    /// `write_all_at`; the real file uses `pwritev`, so the append path never copies a batch.
+    fn write_all_vectored_at(&self, bufs: &[IoSlice<'_>], position: u64) -> io::Result<()> {
+        let joined: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+        self.write_all_at(&joined, position)
+    }
     /// `fdatasync`: makes written data durable.
     fn sync_data(&self) -> io::Result<()>;
     /// Truncates or extends the file.
@@ -48,6 +54,9 @@ pub trait Storage: Send + Sync + Debug {
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
 }
 
+/// Most slices one `pwritev` takes (Linux's UIO_MAXIOV); longer lists are written in chunks.
+const IOV_MAX: usize = 1024;
+
 /// The real filesystem.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OsStorage;
@@ -61,6 +70,21 @@ impl StorageFile for OsFile {
     }
     fn write_all_at(&self, buf: &[u8], position: u64) -> io::Result<()> {
         self.0.write_all_at(buf, position)
+    }
+    fn write_all_vectored_at(&self, bufs: &[IoSlice<'_>], mut position: u64) -> io::Result<()> {
+        for chunk in bufs.chunks(IOV_MAX) {
+            let mut owned: Vec<IoSlice<'_>> = chunk.to_vec();
+            let mut slices: &mut [IoSlice<'_>] = &mut owned;
+            while !slices.is_empty() {
+                let n = rustix::io::pwritev(&self.0, slices, position)?;
+                if n == 0 {
+                    return Err(io::Error::new(io::ErrorKind::WriteZero, "pwritev wrote nothing"));
+                }
+                position += n as u64;
+                IoSlice::advance_slices(&mut slices, n);
+            }
+        }
+        Ok(())
     }
     fn sync_data(&self) -> io::Result<()> {
         self.0.sync_data()

@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
@@ -74,11 +73,11 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ProduceRequest) -
                 ));
                 continue;
             }
-            // The batch arrives in a shared read buffer; the log patches base offsets in place.
-            let mut batch = BytesMut::from(&records[..]);
+            // Written as received (a slice of the request frame); the log writes each batch's
+            // new base offset beside it rather than copying the batch to patch it.
             let result = {
                 let mut log = partition.log();
-                log.append(&mut batch, now).map(|info| (info, log.log_start_offset()))
+                log.append(&records, now).map(|info| (info, log.log_start_offset()))
             };
             match result {
                 Ok((info, log_start_offset)) => {

@@ -10,16 +10,23 @@ fn append_then_read_returns_identical_bytes_with_patched_offsets() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut log = open_tiny(dir.path());
     let mut first = BatchBuilder::new(3).fill(b'a').build();
-    let info = log.append(&mut first, 5).expect("append");
+    let info = log.append(&first, 5).expect("append");
     assert_eq!(
         (info.base_offset, info.last_offset, info.record_count, info.batch_count),
         (0, 2, 3, 1)
     );
     let mut second = BatchBuilder::new(2).fill(b'b').build();
-    let info = log.append(&mut second, 5).expect("append");
+    let info = log.append(&second, 5).expect("append");
     assert_eq!((info.base_offset, info.last_offset), (3, 4));
     let read = log.read(0, usize::MAX, true, i64::MAX).expect("read");
-    assert_eq!(&read[..first.len()], &first[..], "stored exactly as patched");
+    // Stored as sent except the base offset the log assigned (bytes 0..8, outside the CRC).
+    first[..8].copy_from_slice(&0i64.to_be_bytes());
+    second[..8].copy_from_slice(&3i64.to_be_bytes());
+    assert_eq!(
+        &read[..first.len()],
+        &first[..],
+        "stored exactly as sent, offset assigned"
+    );
     assert_eq!(&read[first.len()..], &second[..]);
     assert_eq!(
         headers(&read).iter().map(|h| h.base_offset).collect::<Vec<_>>(),
@@ -44,7 +51,7 @@ fn append_several_batches_in_one_buffer_uses_one_write() {
     let mut buf = BatchBuilder::new(2).build();
     buf.extend(BatchBuilder::new(3).build());
     let before = storage.write_count();
-    let info = log.append(&mut buf, 0).expect("append");
+    let info = log.append(&buf, 0).expect("append");
     assert_eq!(storage.write_count() - before, 1);
     assert_eq!((info.batch_count, info.last_offset), (2, 4));
     assert_eq!(
@@ -62,7 +69,7 @@ fn append_crc_mismatch_in_second_batch_writes_nothing() {
     let last = bad.len() - 1;
     bad[last] ^= 0xff;
     buf.extend(bad);
-    assert!(matches!(log.append(&mut buf, 0), Err(LogError::CorruptBatch { .. })));
+    assert!(matches!(log.append(&buf, 0), Err(LogError::CorruptBatch { .. })));
     assert_eq!((log.log_end_offset(), log.size_bytes()), (0, 0));
 }
 
@@ -75,19 +82,16 @@ fn append_too_large_batch_is_rejected_at_max_plus_one() {
         ..tiny_config()
     };
     let mut log = Log::open(dir.path(), config, 0).expect("open");
-    let mut too_big = batch.clone();
-    assert!(matches!(
-        log.append(&mut too_big, 0),
-        Err(LogError::MessageTooLarge { .. })
-    ));
+    let too_big = batch.clone();
+    assert!(matches!(log.append(&too_big, 0), Err(LogError::MessageTooLarge { .. })));
     assert_eq!(log.size_bytes(), 0);
     let config = crate::LogConfig {
         max_message_bytes: batch.len() as u32,
         ..tiny_config()
     };
     let mut log = Log::open(dir.path(), config, 0).expect("reopen");
-    let mut exact = batch;
-    assert!(log.append(&mut exact, 0).is_ok());
+    let exact = batch;
+    assert!(log.append(&exact, 0).is_ok());
 }
 
 #[test]
@@ -161,8 +165,8 @@ fn append_throughput_one_mib_batches_with_sync_reports_records_per_second() {
     let start = std::time::Instant::now();
     let mut records = 0u64;
     for _ in 0..200 {
-        let mut batch = template.clone();
-        records += log.append(&mut batch, 0).expect("append").record_count;
+        let batch = template.clone();
+        records += log.append(&batch, 0).expect("append").record_count;
         let point = log.sync_point();
         point.sync().expect("sync");
         log.mark_synced(point.end_offset);

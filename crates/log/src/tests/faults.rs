@@ -30,16 +30,13 @@ fn append_after_write_faults_fails_stop_and_keeps_synced_data() {
         let (mut log, storage) = open_faulty(dir.path());
         let durable = append_synced(&mut log, 30);
         storage.set_fault(fault);
-        let mut batch = BatchBuilder::new(1).build();
-        assert!(
-            matches!(log.append(&mut batch, 0), Err(LogError::Io { .. })),
-            "{fault:?}"
-        );
+        let batch = BatchBuilder::new(1).build();
+        assert!(matches!(log.append(&batch, 0), Err(LogError::Io { .. })), "{fault:?}");
         assert!(log.is_failed());
         storage.set_fault(Fault::None);
-        let mut batch = BatchBuilder::new(1).build();
+        let batch = BatchBuilder::new(1).build();
         assert!(
-            matches!(log.append(&mut batch, 0), Err(LogError::StorageFailed { .. })),
+            matches!(log.append(&batch, 0), Err(LogError::StorageFailed { .. })),
             "no retry after {fault:?}"
         );
         assert!(matches!(log.flush(), Err(LogError::StorageFailed { .. })));

@@ -22,8 +22,8 @@ pub(crate) fn open_tiny(dir: &Path) -> Log {
 }
 
 pub(crate) fn append(log: &mut Log, builder: BatchBuilder) -> AppendInfo {
-    let mut bytes = builder.build();
-    log.append(&mut bytes, 0).expect("append")
+    let bytes = builder.build();
+    log.append(&bytes, 0).expect("append")
 }
 
 /// Headers of the concatenated batches in `bytes` (asserting it is well formed).

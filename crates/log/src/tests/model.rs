@@ -99,12 +99,17 @@ fn run(ops: Vec<Op>) {
                     );
                 }
                 now += 1;
-                let info = l.append(&mut buf, now).expect("append");
+                let info = l.append(&buf, now).expect("append");
                 assert_eq!(info.base_offset, model.log_end_offset);
-                // The buffer now holds the patched batches, exactly as stored.
+                // The model stores each batch as the log must: its bytes as sent, with the
+                // assigned base offset in the first 8 bytes.
                 let mut pos = 0;
+                let mut next = info.base_offset;
                 for h in headers(&buf) {
-                    model.batches.push((h.base_offset, buf[pos..pos + h.size()].to_vec()));
+                    let mut stored = buf[pos..pos + h.size()].to_vec();
+                    stored[..8].copy_from_slice(&next.to_be_bytes());
+                    model.batches.push((next, stored));
+                    next += h.offset_count();
                     pos += h.size();
                 }
                 model.log_end_offset = info.last_offset + 1;

@@ -37,16 +37,16 @@ fn maybe_roll_after_segment_ms_rolls_and_not_before() {
         ..tiny_config()
     };
     let mut log = open(dir.path(), config);
-    let mut b = BatchBuilder::new(1).build();
-    log.append(&mut b, 1000).expect("append");
+    let b = BatchBuilder::new(1).build();
+    log.append(&b, 1000).expect("append");
     assert!(!log.maybe_roll(1100).expect("maybe_roll"));
     assert!(log.maybe_roll(1101).expect("maybe_roll"));
     assert_eq!(log.segment_count(), 2);
     assert!(!log.maybe_roll(5000).expect("empty active segment never rolls"));
-    let mut b = BatchBuilder::new(1).build();
-    log.append(&mut b, 5000).expect("append");
-    let mut b = BatchBuilder::new(1).build();
-    log.append(&mut b, 5101).expect("append rolls by time first");
+    let b = BatchBuilder::new(1).build();
+    log.append(&b, 5000).expect("append");
+    let b = BatchBuilder::new(1).build();
+    log.append(&b, 5101).expect("append rolls by time first");
     assert_eq!(log.segment_base_offsets(), vec![0, 1, 2]);
 }
 
