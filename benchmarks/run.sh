@@ -15,7 +15,7 @@ rm -rf "$DIR" && mkdir -p "$DIR"
 
 echo "## machine"
 echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, $(df -h "$DIR" | awk 'NR==2 {print $1}')"
-echo "kcat: $(kcat -V | grep -m1 -o 'librdkafka version [^ ]*')"
+echo "kcat $(kcat -V | grep -m1 -o 'Version [0-9.]*'), $(kcat -V | grep -m1 -o 'librdkafka [0-9.]*')"
 
 echo "## reference: fio sequential write, 1 MiB blocks, fdatasync after each"
 fio --name=ref --filename="$DIR/fio.test" --rw=write --bs=1M --size=1G --fdatasync=1 --ioengine=sync \
