@@ -1,9 +1,9 @@
 """confluent-kafka (librdkafka) operations shared by the tests: create a topic, produce and await
 every delivery report, and read partitions back with assign() from explicit offsets.
 
-Wharf has no consumer groups yet, so consumers never subscribe() or commit: they assign partitions
-at OFFSET_BEGINNING (or a given offset) and stop at end of partition. librdkafka still needs a
-group.id to build a consumer; with assign() and auto-commit off it never joins that group.
+These consumers assign partitions at OFFSET_BEGINNING (or a given offset) and stop at end of
+partition, so log tests do not depend on rebalancing (test_groups.py covers subscribe()). librdkafka
+still needs a group.id to build a consumer; with assign() and auto-commit off it never joins it.
 Producers turn idempotence off explicitly because Wharf has no InitProducerId yet.
 """
 

@@ -9,6 +9,8 @@ use tokio::sync::Semaphore;
 
 use crate::config::BrokerConfig;
 use crate::flusher::Flusher;
+use crate::groups::Groups;
+use crate::offsets_topic::OffsetsTopicError;
 use crate::registry::{Registry, RegistryError};
 
 pub struct Broker {
@@ -19,6 +21,8 @@ pub struct Broker {
     pub bound: SocketAddr,
     /// Permits for fetches parked in long poll (Limits::max_delayed_fetches).
     pub delayed_fetches: Arc<Semaphore>,
+    /// Consumer groups and committed offsets (classic protocol).
+    pub groups: Arc<Groups>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +31,8 @@ pub enum StartError {
     Registry(#[from] RegistryError),
     #[error("cannot start the flusher thread: {0}")]
     Flusher(std::io::Error),
+    #[error(transparent)]
+    OffsetsTopic(#[from] OffsetsTopicError),
 }
 
 impl Broker {
@@ -44,12 +50,19 @@ impl Broker {
         )
         .map_err(StartError::Flusher)?;
         let delayed_fetches = Arc::new(Semaphore::new(config.limits.max_delayed_fetches));
+        let groups = Arc::new(Groups::open(
+            &config.data_dir,
+            &config.log_defaults,
+            config.group_limits.clone(),
+            Arc::clone(&flusher),
+        )?);
         Ok(Arc::new(Broker {
             config,
             registry,
             flusher,
             bound,
             delayed_fetches,
+            groups,
         }))
     }
 

@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use wharf_coordinator::GroupLimits;
 use wharf_log::LogConfig;
 
 /// Settings of one broker process. Built by the binary from flags, env and the TOML file.
@@ -34,6 +35,8 @@ pub struct BrokerConfig {
     /// How often retention and time-based segment rolls are checked (log.retention.check.interval.ms).
     pub retention_check_interval_ms: u64,
     pub limits: Limits,
+    /// Bounds of the group coordinator (members, groups, offsets, session timeouts).
+    pub group_limits: GroupLimits,
 }
 
 /// Bounds on what one client, or all of them, can make the broker hold in memory.
@@ -96,6 +99,7 @@ impl Default for BrokerConfig {
             flush_interval_ms: 1000,
             retention_check_interval_ms: 30_000,
             limits: Limits::default(),
+            group_limits: GroupLimits::default(),
         }
     }
 }
@@ -181,6 +185,13 @@ impl BrokerConfig {
                 format!("must be 1..={MAX_PARTITIONS_PER_TOPIC_CEILING}"),
             ));
         }
+        let g = &self.group_limits;
+        if g.max_members_per_group == 0 || g.max_groups == 0 || g.max_offsets_per_group == 0 {
+            return Err(invalid("group limits", "max members, groups and offsets must be > 0"));
+        }
+        if g.min_session_timeout_ms <= 0 || g.min_session_timeout_ms > g.max_session_timeout_ms {
+            return Err(invalid("group session timeouts", "need 0 < min <= max"));
+        }
         Ok(())
     }
 
@@ -208,6 +219,16 @@ mod tests {
         c.limits.max_frame_bytes = 2048;
         let err = c.validate().expect_err("frame smaller than a message");
         assert_eq!(err.name, "max-frame-bytes");
+    }
+
+    #[test]
+    fn validate_group_session_bounds_inverted_rejected() {
+        let mut c = BrokerConfig::default();
+        c.group_limits.min_session_timeout_ms = 10_000;
+        c.group_limits.max_session_timeout_ms = 9_999;
+        assert_eq!(c.validate().expect_err("min > max").name, "group session timeouts");
+        c.group_limits.max_session_timeout_ms = 10_000;
+        c.validate().expect("min == max is fine");
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub async fn serve(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr, mut
     'read: loop {
         loop {
             match decoder.decode(&mut buf) {
-                Ok(Some(frame)) => match dispatch::dispatch(&broker, frame) {
+                Ok(Some(frame)) => match dispatch::dispatch(&broker, peer, frame) {
                     Ok(answer) => {
                         if tx.send(answer).await.is_err() {
                             break 'read;

@@ -23,6 +23,8 @@ pub struct RequestContext {
     pub api_version: i16,
     pub correlation_id: i32,
     pub client_id: Option<String>,
+    /// The client's address, for DescribeGroups' client_host.
+    pub peer: std::net::SocketAddr,
 }
 
 /// How a request is answered.
@@ -92,7 +94,7 @@ fn decode<R: Decodable>(ctx: &RequestContext, body: &mut Bytes) -> Result<R, Clo
 }
 
 /// Answers one request frame.
-pub fn dispatch(broker: &Arc<Broker>, frame: Bytes) -> Result<Answer, CloseReason> {
+pub fn dispatch(broker: &Arc<Broker>, peer: std::net::SocketAddr, frame: Bytes) -> Result<Answer, CloseReason> {
     if frame.len() < 8 {
         return Err(CloseReason::Truncated(frame.len()));
     }
@@ -107,6 +109,7 @@ pub fn dispatch(broker: &Arc<Broker>, frame: Bytes) -> Result<Answer, CloseReaso
                 api_version: 0,
                 correlation_id,
                 client_id: None,
+                peer,
             };
             let body = api::api_versions::unsupported_version_response();
             return encode_with(&ctx, &body, 0, 0).map(Answer::Ready);
@@ -130,6 +133,7 @@ pub fn dispatch(broker: &Arc<Broker>, frame: Bytes) -> Result<Answer, CloseReaso
         api_version: version,
         correlation_id,
         client_id: header.client_id.map(|c| c.to_string()),
+        peer,
     };
     route(broker, ctx, body)
 }
@@ -149,6 +153,17 @@ fn route(broker: &Arc<Broker>, ctx: RequestContext, mut body: Bytes) -> Result<A
         ApiKey::IncrementalAlterConfigs => api::alter_configs::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::DeleteRecords => api::delete_records::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::DescribeCluster => api::describe_cluster::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::FindCoordinator => api::find_coordinator::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::JoinGroup => api::join_group::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::SyncGroup => api::sync_group::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::Heartbeat => api::heartbeat::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::LeaveGroup => api::leave_group::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::OffsetCommit => api::offset_commit::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::OffsetFetch => api::offset_fetch::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::ListGroups => api::list_groups::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::DescribeGroups => api::describe_groups::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::DeleteGroups => api::delete_groups::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::OffsetDelete => api::offset_delete::handle(broker, &ctx, decode(&ctx, b)?),
         key => Err(CloseReason::UnsupportedVersion {
             key,
             version: ctx.api_version,

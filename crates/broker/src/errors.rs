@@ -2,6 +2,7 @@
 //! variant forces a decision here.
 
 use kafka_protocol::ResponseError;
+use wharf_coordinator::GroupError;
 use wharf_log::LogError;
 
 use crate::registry::RegistryError;
@@ -32,5 +33,28 @@ pub fn registry_error(e: &RegistryError) -> ResponseError {
         RegistryError::Log { source, .. } => log_error(source),
         RegistryError::Io { .. } => ResponseError::KafkaStorageError,
         RegistryError::BadMetadata { .. } => ResponseError::KafkaStorageError,
+    }
+}
+
+/// Error code for a refused group operation, as Kafka's classic GroupCoordinator answers it.
+pub fn group_error(e: &GroupError) -> ResponseError {
+    match e {
+        GroupError::InvalidGroupId => ResponseError::InvalidGroupId,
+        GroupError::InvalidSessionTimeout(_) => ResponseError::InvalidSessionTimeout,
+        GroupError::MemberIdRequired { .. } => ResponseError::MemberIdRequired,
+        GroupError::UnknownMemberId => ResponseError::UnknownMemberId,
+        GroupError::IllegalGeneration => ResponseError::IllegalGeneration,
+        GroupError::RebalanceInProgress => ResponseError::RebalanceInProgress,
+        GroupError::InconsistentGroupProtocol => ResponseError::InconsistentGroupProtocol,
+        GroupError::FencedInstanceId => ResponseError::FencedInstanceId,
+        GroupError::GroupMaxSizeReached(_) => ResponseError::GroupMaxSizeReached,
+        // Retriable: clients back off and retry until DeleteGroups or expiry makes room.
+        GroupError::GroupLimitReached(_) => ResponseError::CoordinatorNotAvailable,
+        GroupError::OffsetLimitReached(_) => ResponseError::InvalidCommitOffsetSize,
+        GroupError::OffsetMetadataTooLarge { .. } => ResponseError::OffsetMetadataTooLarge,
+        GroupError::GroupIdNotFound => ResponseError::GroupIdNotFound,
+        GroupError::NonEmptyGroup => ResponseError::NonEmptyGroup,
+        GroupError::GroupSubscribedToTopic => ResponseError::GroupSubscribedToTopic,
+        GroupError::CoordinatorNotAvailable => ResponseError::CoordinatorNotAvailable,
     }
 }

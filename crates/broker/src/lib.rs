@@ -10,6 +10,8 @@ pub mod dispatch;
 pub mod errors;
 pub mod flusher;
 pub mod frame;
+pub mod groups;
+pub mod offsets_topic;
 pub mod partition;
 pub mod registry;
 pub mod server;

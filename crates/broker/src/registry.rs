@@ -271,7 +271,8 @@ impl Registry {
         overrides: &TopicOverrides,
     ) -> Result<LogConfig, RegistryError> {
         validate_topic_name(name)?;
-        if self.topic(name).is_some() {
+        // The internal offsets log lives in this directory name (offsets_topic.rs).
+        if self.topic(name).is_some() || name == crate::offsets_topic::OFFSETS_TOPIC {
             return Err(RegistryError::TopicExists(name.to_string()));
         }
         if partitions < 1 || partitions > self.max_partitions_per_topic {

@@ -67,6 +67,7 @@ impl Server {
         let live = Arc::new(AtomicUsize::new(0));
         let mut conns = JoinSet::new();
         let housekeeping = tokio::spawn(housekeeping(Arc::clone(&broker), shutdown_rx.clone()));
+        let group_timer = tokio::spawn(group_timer(Arc::clone(&broker), shutdown_rx.clone()));
         tokio::pin!(stop);
         loop {
             tokio::select! {
@@ -105,10 +106,18 @@ impl Server {
             conns.abort_all();
         }
         let _ = housekeeping.await;
+        let _ = group_timer.await;
         let b = Arc::clone(&broker);
         let closed = tokio::task::spawn_blocking(move || {
             b.flusher.shutdown();
-            b.registry.close_all()
+            let mut errors = b.registry.close_all();
+            if let Err(source) = b.groups.close() {
+                errors.push(crate::registry::RegistryError::Log {
+                    path: std::path::PathBuf::from(crate::offsets_topic::OFFSETS_TOPIC),
+                    source,
+                });
+            }
+            errors
         })
         .await;
         match closed {
@@ -149,6 +158,26 @@ async fn housekeeping(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) 
         .await;
         if res.is_err() {
             tracing::error!("housekeeping panicked");
+        }
+    }
+}
+
+/// How often group timers (session expiry, rebalance deadlines) are checked. Session timeouts
+/// are at least group.min.session.timeout.ms (6 s by default), so 100 ms is well inside them.
+pub const GROUP_TIMER_TICK: Duration = Duration::from_millis(100);
+
+/// Drives the group coordinator's clock; at shutdown answers every parked JoinGroup/SyncGroup
+/// (COORDINATOR_NOT_AVAILABLE) so connections can drain instead of waiting out the grace period.
+async fn group_timer(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(GROUP_TIMER_TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => broker.groups.tick(),
+            _ = shutdown.changed() => {
+                broker.groups.fail_all_waiters();
+                return;
+            }
         }
     }
 }

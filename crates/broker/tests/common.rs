@@ -176,3 +176,34 @@ pub fn values(records: &Bytes) -> Vec<String> {
     }
     out
 }
+
+/// A JoinGroup for group `group` with one "range" protocol, 30 s rebalance timeout.
+pub fn join_req(group: &str, member_id: &str, session_timeout_ms: i32) -> kafka_protocol::messages::JoinGroupRequest {
+    use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+    kafka_protocol::messages::JoinGroupRequest::default()
+        .with_group_id(kafka_protocol::messages::GroupId(StrBytes::from_string(
+            group.to_string(),
+        )))
+        .with_member_id(StrBytes::from_string(member_id.to_string()))
+        .with_session_timeout_ms(session_timeout_ms)
+        .with_rebalance_timeout_ms(30_000)
+        .with_protocol_type(StrBytes::from_static_str("consumer"))
+        .with_protocols(vec![JoinGroupRequestProtocol::default()
+            .with_name(StrBytes::from_static_str("range"))
+            .with_metadata(Bytes::from_static(b"sub"))])
+}
+
+/// JoinGroup at `version` through KIP-394 when needed: returns the completed answer.
+pub async fn join_group(c: &mut Client, group: &str, version: i16) -> kafka_protocol::messages::JoinGroupResponse {
+    let r: kafka_protocol::messages::JoinGroupResponse =
+        c.call(ApiKey::JoinGroup, version, &join_req(group, "", 10_000)).await;
+    if r.error_code != kafka_protocol::ResponseError::MemberIdRequired.code() {
+        return r;
+    }
+    c.call(ApiKey::JoinGroup, version, &join_req(group, &r.member_id, 10_000))
+        .await
+}
+
+pub fn group_id(g: &str) -> kafka_protocol::messages::GroupId {
+    kafka_protocol::messages::GroupId(StrBytes::from_string(g.to_string()))
+}

@@ -5,7 +5,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{batch, TestBroker};
+use common::{batch, group_id, join_group, TestBroker};
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::delete_records_request::{DeleteRecordsPartition, DeleteRecordsTopic};
@@ -13,8 +13,12 @@ use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
+use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
+use kafka_protocol::messages::offset_delete_request::{OffsetDeleteRequestPartition, OffsetDeleteRequestTopic};
+use kafka_protocol::messages::offset_fetch_request::{OffsetFetchRequestGroup, OffsetFetchRequestTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
@@ -201,5 +205,142 @@ async fn every_api_every_version_answers_without_error() {
         let r: DeleteTopicsResponse = c.call(ApiKey::DeleteTopics, v, &req).await;
         assert_eq!(r.responses[0].error_code, 0, "DeleteTopics v{v}");
     }
+    group_apis_every_version(&mut c, &range).await;
     let _ = Bytes::new();
+}
+
+async fn group_apis_every_version(c: &mut common::Client, range: &impl Fn(ApiKey) -> std::ops::RangeInclusive<i16>) {
+    for v in range(ApiKey::FindCoordinator) {
+        let req = if v >= 4 {
+            FindCoordinatorRequest::default().with_coordinator_keys(vec![s("g")])
+        } else {
+            FindCoordinatorRequest::default().with_key(s("g"))
+        };
+        let r: FindCoordinatorResponse = c.call(ApiKey::FindCoordinator, v, &req).await;
+        let code = if v >= 4 {
+            r.coordinators[0].error_code
+        } else {
+            r.error_code
+        };
+        assert_eq!(code, 0, "FindCoordinator v{v}");
+    }
+    for v in range(ApiKey::JoinGroup) {
+        let r = join_group(c, &format!("jg{v}"), v).await;
+        assert_eq!((r.error_code, r.generation_id), (0, 1), "JoinGroup v{v}");
+    }
+    let j = join_group(c, "g", 5).await;
+    let member = j.member_id.clone();
+    for v in range(ApiKey::SyncGroup) {
+        let req = SyncGroupRequest::default()
+            .with_group_id(group_id("g"))
+            .with_member_id(member.clone())
+            .with_generation_id(1)
+            .with_protocol_type(if v >= 5 { Some(s("consumer")) } else { None })
+            .with_protocol_name(if v >= 5 { Some(s("range")) } else { None });
+        let r: SyncGroupResponse = c.call(ApiKey::SyncGroup, v, &req).await;
+        assert_eq!(r.error_code, 0, "SyncGroup v{v}");
+    }
+    for v in range(ApiKey::Heartbeat) {
+        let req = HeartbeatRequest::default()
+            .with_group_id(group_id("g"))
+            .with_member_id(member.clone())
+            .with_generation_id(1);
+        let r: HeartbeatResponse = c.call(ApiKey::Heartbeat, v, &req).await;
+        assert_eq!(r.error_code, 0, "Heartbeat v{v}");
+    }
+    for v in range(ApiKey::OffsetCommit) {
+        let req = OffsetCommitRequest::default()
+            .with_group_id(group_id("g"))
+            .with_member_id(member.clone())
+            .with_generation_id_or_member_epoch(1)
+            .with_topics(vec![OffsetCommitRequestTopic::default()
+                .with_name(name("t"))
+                .with_partitions(vec![OffsetCommitRequestPartition::default()
+                    .with_partition_index(0)
+                    .with_committed_offset(i64::from(v))])]);
+        let r: OffsetCommitResponse = c.call(ApiKey::OffsetCommit, v, &req).await;
+        assert_eq!(r.topics[0].partitions[0].error_code, 0, "OffsetCommit v{v}");
+    }
+    for v in range(ApiKey::OffsetFetch) {
+        let req = if v >= 8 {
+            OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
+                .with_group_id(group_id("g"))
+                .with_member_epoch(-1)
+                .with_topics(None)])
+        } else {
+            OffsetFetchRequest::default()
+                .with_group_id(group_id("g"))
+                .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+                    .with_name(name("t"))
+                    .with_partition_indexes(vec![0])]))
+        };
+        let r: OffsetFetchResponse = c.call(ApiKey::OffsetFetch, v, &req).await;
+        let offset = if v >= 8 {
+            r.groups[0].topics[0].partitions[0].committed_offset
+        } else {
+            r.topics[0].partitions[0].committed_offset
+        };
+        assert_eq!(offset, 9, "OffsetFetch v{v}");
+    }
+    for v in range(ApiKey::DescribeGroups) {
+        let req = DescribeGroupsRequest::default().with_groups(vec![group_id("g")]);
+        let r: DescribeGroupsResponse = c.call(ApiKey::DescribeGroups, v, &req).await;
+        assert_eq!(
+            (r.groups[0].error_code, r.groups[0].group_state.as_str()),
+            (0, "Stable"),
+            "DescribeGroups v{v}"
+        );
+    }
+    for v in range(ApiKey::ListGroups) {
+        let r: ListGroupsResponse = c.call(ApiKey::ListGroups, v, &ListGroupsRequest::default()).await;
+        assert_eq!((r.error_code, r.groups.len()), (0, 1 + 10), "ListGroups v{v}");
+    }
+    for v in range(ApiKey::LeaveGroup) {
+        let g = format!("lg{v}");
+        let j = join_group(c, &g, 5).await;
+        let req = if v >= 3 {
+            LeaveGroupRequest::default()
+                .with_group_id(group_id(&g))
+                .with_members(vec![MemberIdentity::default().with_member_id(j.member_id)])
+        } else {
+            LeaveGroupRequest::default()
+                .with_group_id(group_id(&g))
+                .with_member_id(j.member_id)
+        };
+        let r: LeaveGroupResponse = c.call(ApiKey::LeaveGroup, v, &req).await;
+        assert_eq!(r.error_code, 0, "LeaveGroup v{v}");
+        assert!(r.members.iter().all(|m| m.error_code == 0), "LeaveGroup v{v}");
+    }
+    for v in range(ApiKey::OffsetDelete) {
+        // A live group whose subscription does not decode counts as subscribed (as in Kafka), so
+        // this deletes from a standalone consumer's (Empty) group.
+        let standalone = OffsetCommitRequest::default()
+            .with_group_id(group_id("solo"))
+            .with_generation_id_or_member_epoch(-1)
+            .with_topics(vec![OffsetCommitRequestTopic::default()
+                .with_name(name("other"))
+                .with_partitions(vec![
+                    OffsetCommitRequestPartition::default().with_partition_index(0)
+                ])]);
+        let r: OffsetCommitResponse = c.call(ApiKey::OffsetCommit, 8, &standalone).await;
+        assert_eq!(r.topics[0].partitions[0].error_code, 0);
+        let req = OffsetDeleteRequest::default()
+            .with_group_id(group_id("solo"))
+            .with_topics(vec![OffsetDeleteRequestTopic::default()
+                .with_name(name("other"))
+                .with_partitions(vec![
+                    OffsetDeleteRequestPartition::default().with_partition_index(0)
+                ])]);
+        let r: OffsetDeleteResponse = c.call(ApiKey::OffsetDelete, v, &req).await;
+        assert_eq!(
+            (r.error_code, r.topics[0].partitions[0].error_code),
+            (0, 0),
+            "OffsetDelete v{v}"
+        );
+    }
+    for v in range(ApiKey::DeleteGroups) {
+        let req = DeleteGroupsRequest::default().with_groups_names(vec![group_id(&format!("lg{v}"))]);
+        let r: DeleteGroupsResponse = c.call(ApiKey::DeleteGroups, v, &req).await;
+        assert_eq!(r.results[0].error_code, 0, "DeleteGroups v{v}");
+    }
 }

@@ -85,6 +85,24 @@ pub struct ServeSettings {
     /// Partitions per topic [default: 10000]
     #[arg(long, env = "WHARF_MAX_PARTITIONS_PER_TOPIC")]
     pub max_partitions_per_topic: Option<i32>,
+    /// group.max.size: members of one consumer group [default: 1000]
+    #[arg(long, env = "WHARF_GROUP_MAX_SIZE")]
+    pub group_max_size: Option<usize>,
+    /// Consumer groups held by the coordinator [default: 10000]
+    #[arg(long, env = "WHARF_MAX_GROUPS")]
+    pub max_groups: Option<usize>,
+    /// Committed (topic, partition) offsets of one group [default: 100000]
+    #[arg(long, env = "WHARF_MAX_OFFSETS_PER_GROUP")]
+    pub max_offsets_per_group: Option<usize>,
+    /// offset.metadata.max.bytes [default: 4096]
+    #[arg(long, env = "WHARF_OFFSET_METADATA_MAX_BYTES")]
+    pub offset_metadata_max_bytes: Option<usize>,
+    /// group.min.session.timeout.ms [default: 6000]
+    #[arg(long, env = "WHARF_GROUP_MIN_SESSION_TIMEOUT_MS")]
+    pub group_min_session_timeout_ms: Option<i32>,
+    /// group.max.session.timeout.ms [default: 1800000]
+    #[arg(long, env = "WHARF_GROUP_MAX_SESSION_TIMEOUT_MS")]
+    pub group_max_session_timeout_ms: Option<i32>,
 }
 
 macro_rules! merge {
@@ -124,7 +142,13 @@ impl ServeSettings {
             max_fetch_bytes,
             max_partitions_per_request,
             max_topics,
-            max_partitions_per_topic
+            max_partitions_per_topic,
+            group_max_size,
+            max_groups,
+            max_offsets_per_group,
+            offset_metadata_max_bytes,
+            group_min_session_timeout_ms,
+            group_max_session_timeout_ms
         )
     }
 
@@ -173,6 +197,13 @@ impl ServeSettings {
         set!(self.max_partitions_per_request => l.max_partitions_per_request);
         set!(self.max_topics => l.max_topics);
         set!(self.max_partitions_per_topic => l.max_partitions_per_topic);
+        let g = &mut c.group_limits;
+        set!(self.group_max_size => g.max_members_per_group);
+        set!(self.max_groups => g.max_groups);
+        set!(self.max_offsets_per_group => g.max_offsets_per_group);
+        set!(self.offset_metadata_max_bytes => g.max_offset_metadata_bytes);
+        set!(self.group_min_session_timeout_ms => g.min_session_timeout_ms);
+        set!(self.group_max_session_timeout_ms => g.max_session_timeout_ms);
         c.validate()?;
         Ok(c)
     }

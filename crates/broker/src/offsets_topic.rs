@@ -1,0 +1,155 @@
+//! The internal `__consumer_offsets` log: where the group coordinator's records (committed
+//! offsets, group metadata, their tombstones) become durable, and what start-up replays.
+//!
+//! Layout: `<data dir>/__consumer_offsets/0/`, a wharf-log partition of RecordBatch v2 batches
+//! whose records carry the coordinator's keys and values (docs/ON_DISK_FORMAT.md). It is not a
+//! registry topic: Metadata does not list it, retention never deletes from it, and the name is
+//! reserved so CreateTopics cannot collide with it. Synced through the shared group-commit flusher.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes, BytesMut};
+use kafka_protocol::records::{
+    Compression, Record as KafkaRecord, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use wharf_coordinator::{GroupCoordinator, Record};
+use wharf_log::{Log, LogConfig, LogError};
+
+use crate::partition::Partition;
+
+/// Directory (and reserved topic name) of the internal log.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+/// Largest batch of coordinator records: a group snapshot carries every member's subscription
+/// and assignment, which can exceed a topic's 1 MiB default for a large group.
+pub const OFFSETS_MAX_BATCH_BYTES: u32 = 64 * 1024 * 1024;
+
+/// Bytes read per step while replaying at start-up.
+const REPLAY_READ_BYTES: usize = 4 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OffsetsTopicError {
+    #[error("internal offsets log: {0}")]
+    Log(#[from] LogError),
+    #[error("internal offsets log: cannot encode records: {0}")]
+    Encode(String),
+    #[error("internal offsets log: corrupt batch at offset {offset}: {reason}")]
+    Corrupt { offset: i64, reason: String },
+}
+
+pub struct OffsetsTopic {
+    pub partition: Arc<Partition>,
+}
+
+impl OffsetsTopic {
+    /// Opens (recovering) the internal log and replays it into `coordinator`.
+    pub fn open(
+        data_dir: &Path,
+        defaults: &LogConfig,
+        coordinator: &mut GroupCoordinator,
+        now_ms: i64,
+    ) -> Result<OffsetsTopic, OffsetsTopicError> {
+        let config = LogConfig {
+            retention_ms: -1,
+            retention_bytes: -1,
+            max_message_bytes: OFFSETS_MAX_BATCH_BYTES,
+            ..defaults.clone()
+        };
+        let log = Log::open(&data_dir.join(OFFSETS_TOPIC).join("0"), config, now_ms)?;
+        replay(&log, coordinator, now_ms)?;
+        Ok(OffsetsTopic {
+            partition: Arc::new(Partition::new(Arc::from(OFFSETS_TOPIC), 0, log)),
+        })
+    }
+
+    /// Appends `records` as one batch; returns the last offset to wait for durability on.
+    pub fn append(&self, records: &[Record], now_ms: i64) -> Result<Option<i64>, OffsetsTopicError> {
+        if records.is_empty() {
+            return Ok(None);
+        }
+        let batch = encode_batch(records, now_ms)?;
+        let info = self.partition.log().append(&batch, now_ms)?;
+        self.partition.publish_log_end(info.last_offset + 1);
+        Ok(Some(info.last_offset))
+    }
+}
+
+fn encode_batch(records: &[Record], now_ms: i64) -> Result<BytesMut, OffsetsTopicError> {
+    let kafka: Vec<KafkaRecord> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| KafkaRecord {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            // The encoder starts a new batch when offset - sequence changes; keeping them in
+            // step gives one batch whose base sequence is -1 (no producer).
+            sequence: i as i32 - 1,
+            timestamp: now_ms,
+            key: Some(r.key()),
+            value: r.value(),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        kafka.iter(),
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .map_err(|e| OffsetsTopicError::Encode(e.to_string()))?;
+    Ok(buf)
+}
+
+fn replay(log: &Log, coordinator: &mut GroupCoordinator, now_ms: i64) -> Result<(), OffsetsTopicError> {
+    let end = log.log_end_offset();
+    let mut offset = log.log_start_offset();
+    let mut count = 0u64;
+    while offset < end {
+        let before = offset;
+        let mut bytes: Bytes = log.read(offset, REPLAY_READ_BYTES, true, end)?;
+        if bytes.is_empty() {
+            break;
+        }
+        while bytes.has_remaining() {
+            let set = RecordBatchDecoder::decode(&mut bytes).map_err(|e| OffsetsTopicError::Corrupt {
+                offset,
+                reason: e.to_string(),
+            })?;
+            for r in set.records {
+                offset = offset.max(r.offset + 1);
+                match Record::decode(r.key.as_ref(), r.value.as_ref()) {
+                    Ok(rec) => {
+                        coordinator.replay(rec, now_ms);
+                        count += 1;
+                    }
+                    // A record this version cannot read (written by a newer one) is skipped so
+                    // the rest of the groups still load.
+                    Err(e) => tracing::warn!(offset = r.offset, error = %e, "skipping unreadable offsets record"),
+                }
+            }
+        }
+        if offset == before {
+            return Err(OffsetsTopicError::Corrupt {
+                offset,
+                reason: "no records past this offset".into(),
+            });
+        }
+    }
+    coordinator.finish_replay();
+    tracing::info!(
+        records = count,
+        groups = coordinator.group_count(),
+        "consumer offsets loaded"
+    );
+    Ok(())
+}

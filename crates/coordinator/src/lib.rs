@@ -1,0 +1,34 @@
+//! `wharf-coordinator`: consumer groups of the classic protocol (JoinGroup / SyncGroup /
+//! Heartbeat / LeaveGroup) as a synchronous state machine per group, and committed offsets.
+//!
+//! Pure: no sockets, files, threads or clocks. Time comes in as `now_ms`, new member ids come in
+//! from the caller (so tests are deterministic), and everything that must outlive the process is
+//! handed back as [`Record`]s in [`Effects`] for the caller to append to its internal log before
+//! it answers. Requests that must wait (a JoinGroup until the rebalance completes, a follower's
+//! SyncGroup until the leader's assignment) are named by a caller-chosen [`WaiterId`] and
+//! answered later through [`Effects`].
+//!
+//! Does not: speak the wire protocol, decide error codes (the broker maps [`GroupError`]), or
+//! implement KIP-848 consumer groups.
+
+mod coordinator;
+mod effects;
+mod error;
+mod group;
+mod limits;
+mod member;
+mod offsets;
+mod rebalance;
+mod record;
+mod state;
+
+#[cfg(test)]
+mod tests;
+
+pub use coordinator::{GroupCoordinator, GroupDescription, GroupListing, MemberDescription};
+pub use effects::{Effects, JoinParams, JoinResult, JoinedMember, SyncParams, SyncResult, WaiterId};
+pub use error::GroupError;
+pub use limits::GroupLimits;
+pub use offsets::{CommittedOffset, Committer, OffsetCommit};
+pub use record::{GroupSnapshot, MemberSnapshot, Record, RecordError};
+pub use state::GroupState;

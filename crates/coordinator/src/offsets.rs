@@ -1,0 +1,192 @@
+//! Committed offsets of a group: which commits are accepted (Kafka's validateOffsetCommit for
+//! classic groups), the per-partition bounds, and OffsetDelete's subscription check.
+//!
+//! A commit with generation_id < 0 and no member id comes from a consumer that manages its own
+//! partitions (assign()); it is accepted only while the group has no members, so it cannot
+//! overwrite the progress of a live group.
+
+use bytes::Buf;
+use kafka_protocol::messages::ConsumerProtocolSubscription;
+use kafka_protocol::protocol::Decodable;
+
+use crate::effects::Effects;
+use crate::error::GroupError;
+use crate::group::Group;
+use crate::limits::GroupLimits;
+use crate::record::Record;
+use crate::state::GroupState;
+
+/// One committed offset, as OffsetFetch returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommittedOffset {
+    pub offset: i64,
+    pub leader_epoch: i32,
+    pub metadata: String,
+    pub commit_timestamp_ms: i64,
+}
+
+/// Who commits: a member of the group's generation, or a standalone consumer (generation -1,
+/// empty member id).
+#[derive(Debug, Clone, Copy)]
+pub struct Committer<'a> {
+    pub group_id: &'a str,
+    pub member_id: &'a str,
+    pub group_instance_id: Option<&'a str>,
+    pub generation_id: i32,
+}
+
+impl<'a> Committer<'a> {
+    pub fn new(group_id: &'a str, member_id: &'a str, group_instance_id: Option<&'a str>, generation_id: i32) -> Self {
+        Committer {
+            group_id,
+            member_id,
+            group_instance_id,
+            generation_id,
+        }
+    }
+}
+
+/// One partition of an OffsetCommit.
+#[derive(Debug, Clone)]
+pub struct OffsetCommit {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub leader_epoch: i32,
+    pub metadata: String,
+}
+
+impl Group {
+    /// Group-level checks of an OffsetCommit; per-partition checks are in [`Group::commit`].
+    pub fn validate_commit(
+        &self,
+        member_id: &str,
+        group_instance_id: Option<&str>,
+        generation_id: i32,
+    ) -> Result<(), GroupError> {
+        if self.state == GroupState::Dead {
+            return Err(GroupError::CoordinatorNotAvailable);
+        }
+        if generation_id < 0 && self.state == GroupState::Empty {
+            return Ok(());
+        }
+        if let Some(instance) = group_instance_id {
+            if self
+                .static_members
+                .get(instance)
+                .is_some_and(|owner| owner != member_id)
+            {
+                return Err(GroupError::FencedInstanceId);
+            }
+        }
+        if generation_id >= 0 && self.state == GroupState::CompletingRebalance {
+            return Err(GroupError::RebalanceInProgress);
+        }
+        if !self.members.contains_key(member_id) {
+            return Err(GroupError::UnknownMemberId);
+        }
+        if generation_id != self.generation_id {
+            return Err(GroupError::IllegalGeneration);
+        }
+        Ok(())
+    }
+
+    /// Stores each accepted partition's offset and emits its record; returns one result per
+    /// partition, in order.
+    pub fn commit(
+        &mut self,
+        member_id: &str,
+        commits: Vec<OffsetCommit>,
+        limits: &GroupLimits,
+        now_ms: i64,
+        fx: &mut Effects,
+    ) -> Vec<Result<(), GroupError>> {
+        if let Some(m) = self.members.get_mut(member_id) {
+            m.touch(now_ms);
+        }
+        commits
+            .into_iter()
+            .map(|c| {
+                if c.metadata.len() > limits.max_offset_metadata_bytes {
+                    return Err(GroupError::OffsetMetadataTooLarge {
+                        len: c.metadata.len(),
+                        max: limits.max_offset_metadata_bytes,
+                    });
+                }
+                let key = (c.topic, c.partition);
+                if !self.offsets.contains_key(&key) && self.offsets.len() >= limits.max_offsets_per_group {
+                    return Err(GroupError::OffsetLimitReached(limits.max_offsets_per_group));
+                }
+                let value = CommittedOffset {
+                    offset: c.offset,
+                    leader_epoch: c.leader_epoch,
+                    metadata: c.metadata,
+                    commit_timestamp_ms: now_ms,
+                };
+                fx.records.push(Record::Offset {
+                    group_id: self.group_id.clone(),
+                    topic: key.0.clone(),
+                    partition: key.1,
+                    offset: Some(value.clone()),
+                });
+                self.offsets.insert(key, value);
+                Ok(())
+            })
+            .collect()
+    }
+
+    /// Removes every offset and emits their tombstones (DeleteGroups).
+    pub fn delete_all_offsets(&mut self, fx: &mut Effects) {
+        for (topic, partition) in std::mem::take(&mut self.offsets).into_keys() {
+            fx.records.push(Record::Offset {
+                group_id: self.group_id.clone(),
+                topic,
+                partition,
+                offset: None,
+            });
+        }
+    }
+
+    /// OffsetDelete of one partition: refused while a live member subscribes to the topic.
+    pub fn delete_offset(&mut self, topic: &str, partition: i32, fx: &mut Effects) -> Result<(), GroupError> {
+        if self.state != GroupState::Empty && self.is_subscribed_to(topic) {
+            return Err(GroupError::GroupSubscribedToTopic);
+        }
+        if self.offsets.remove(&(topic.to_string(), partition)).is_some() {
+            fx.records.push(Record::Offset {
+                group_id: self.group_id.clone(),
+                topic: topic.to_string(),
+                partition,
+                offset: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether any member's consumer-protocol subscription names `topic`. A group of another
+    /// protocol type, or a subscription that does not decode, counts as subscribed, as in Kafka.
+    pub fn is_subscribed_to(&self, topic: &str) -> bool {
+        if self.protocol_type.as_deref() != Some("consumer") {
+            return true;
+        }
+        let protocol = self.protocol_name.clone().unwrap_or_default();
+        self.members
+            .values()
+            .any(|m| match subscribed_topics(&m.metadata(&protocol)) {
+                Some(topics) => topics.iter().any(|t| t == topic),
+                None => true,
+            })
+    }
+}
+
+/// Topics in a ConsumerProtocolSubscription (an i16 version, then the body at that version).
+fn subscribed_topics(metadata: &bytes::Bytes) -> Option<Vec<String>> {
+    let mut b = metadata.clone();
+    if b.remaining() < 2 {
+        return None;
+    }
+    let version = b.get_i16();
+    // Versions newer than the codec knows keep the v3 layout for the fields read here.
+    let s = ConsumerProtocolSubscription::decode(&mut b, version.clamp(0, 3)).ok()?;
+    Some(s.topics.into_iter().map(|t| t.to_string()).collect())
+}

@@ -1,0 +1,362 @@
+"""Consumer groups (classic protocol) with real clients: subscribe(), rebalances, commits, restarts.
+
+Proves: three confluent-kafka consumers in one group split a 6-partition topic two partitions each
+(every partition exactly once) and together read every record exactly once; when one leaves with
+close() the other two take over its partitions and resume from its committed offsets with no record
+lost or repeated; committed offsets survive a broker restart (SIGTERM and SIGKILL) and a new
+consumer resumes exactly after the last commit; four groups on one topic each receive every record;
+kafka-python's KafkaConsumer with a group_id subscribes, consumes, commits and resumes; a static
+member (KIP-345) that restarts gets its partitions back with no rebalance; a consumer killed with
+SIGKILL is expired after its session timeout and its partitions move to the survivor; with
+cooperative-sticky (KIP-429) a second member takes only the partitions that move.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from kafka import KafkaConsumer
+from kafka import TopicPartition as KpTopicPartition
+
+from librdkafka_client import assert_all_delivered, base_config, create_topic, produce_all, producer_config
+
+# Short sessions keep failover quick; 6000 ms is the broker's (Kafka's) minimum session timeout.
+SESSION_TIMEOUT_MS = 6000
+HEARTBEAT_INTERVAL_MS = 500
+WAIT_S = 60.0
+
+
+def group_consumer(bootstrap: str, group: str, **overrides: object) -> Consumer:
+    config = base_config(bootstrap)
+    config.update({
+        "group.id": group,
+        "session.timeout.ms": SESSION_TIMEOUT_MS,
+        "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "fetch.wait.max.ms": 100,
+    })
+    config.update(overrides)
+    return Consumer(config)
+
+
+class Member:
+    """A subscribed consumer and what the group has assigned it (tracked through the callbacks)."""
+
+    def __init__(self, bootstrap: str, group: str, topic: str):
+        self.consumer = group_consumer(bootstrap, group)
+        self.assigned: set[int] = set()
+        self.records: list[tuple[int, int, bytes]] = []
+        self.consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+
+    def _on_assign(self, consumer, partitions):
+        self.assigned = {p.partition for p in partitions}
+
+    def _on_revoke(self, consumer, partitions):
+        self.assigned = set()
+
+    def poll(self, timeout: float = 0.1) -> None:
+        msg = self.consumer.poll(timeout)
+        if msg is None:
+            return
+        assert msg.error() is None or msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
+        if msg.error() is None:
+            self.records.append((msg.partition(), msg.offset(), msg.value()))
+
+
+def poll_until(members: list[Member], done, what: str, timeout: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: " + ", ".join(
+            f"{sorted(m.assigned)}/{len(m.records)}" for m in members
+        )
+        for m in members:
+            m.poll(0.05)
+
+
+def is_split(members: list[Member], partitions: int) -> bool:
+    """Every partition assigned to exactly one member, and every member has its even share."""
+    sets = [m.assigned for m in members]
+    union = set().union(*sets)
+    share = partitions // len(members)
+    return union == set(range(partitions)) and sum(map(len, sets)) == partitions and all(len(s) == share for s in sets)
+
+
+def produce(bootstrap: str, topic: str, partitions: int, per_partition: int, tag: str) -> set[bytes]:
+    producer = Producer(producer_config(bootstrap))
+    values = [f"{tag}-{p}-{i}".encode() for p in range(partitions) for i in range(per_partition)]
+    reports = produce_all(
+        producer, topic, ({"value": v, "partition": int(v.split(b"-")[1])} for v in values)
+    )
+    assert_all_delivered(reports)
+    return set(values)
+
+
+def test_three_consumers_split_partitions_and_take_over_on_leave(broker):
+    topic, group, partitions = "groups-split", f"g-{uuid.uuid4()}", 6
+    create_topic(broker.bootstrap, topic, partitions)
+    members = [Member(broker.bootstrap, group, topic) for _ in range(3)]
+    try:
+        poll_until(members, lambda: is_split(members, partitions), "3 members x 2 partitions")
+        first = produce(broker.bootstrap, topic, partitions, 50, "a")
+        poll_until(members, lambda: sum(len(m.records) for m in members) >= len(first), "first batch")
+        for _ in range(10):  # anything more would be a duplicate
+            for m in members:
+                m.poll(0.05)
+        got = [v for m in members for (_, _, v) in m.records]
+        assert len(got) == len(first) and set(got) == first
+        for m in members:  # each consumed only its own partitions
+            assert {p for (p, _, _) in m.records} == m.assigned
+        for m in members:
+            m.consumer.commit(asynchronous=False)
+
+        leaver = members.pop(0)
+        moved = set(leaver.assigned)
+        leaver.consumer.close()
+        for m in members:
+            m.records.clear()
+        poll_until(members, lambda: is_split(members, partitions), "2 members x 3 partitions")
+        assert moved <= set().union(*(m.assigned for m in members))
+        second = produce(broker.bootstrap, topic, partitions, 20, "b")
+        poll_until(members, lambda: sum(len(m.records) for m in members) >= len(second), "second batch")
+        for _ in range(10):
+            for m in members:
+                m.poll(0.05)
+        got = [v for m in members for (_, _, v) in m.records]
+        # The committed offsets of the leaver's partitions are where its successors resume.
+        assert len(got) == len(second) and set(got) == second
+    finally:
+        for m in members:
+            m.consumer.close()
+
+
+@pytest.mark.parametrize("how", ["sigterm", "sigkill"])
+def test_committed_offsets_survive_restart(broker, how):
+    topic, group = f"groups-restart-{how}", f"g-{uuid.uuid4()}"
+    create_topic(broker.bootstrap, topic, 1)
+    produce(broker.bootstrap, topic, 1, 100, "r")
+    c = group_consumer(broker.bootstrap, group)
+    c.subscribe([topic])
+    seen = []
+    deadline = time.monotonic() + WAIT_S
+    while len(seen) < 40:
+        assert time.monotonic() < deadline, f"consumed only {len(seen)}"
+        msg = c.poll(0.1)
+        if msg is not None and msg.error() is None:
+            seen.append(msg.offset())
+    last = seen[39]
+    c.commit(offsets=[TopicPartition(topic, 0, last + 1)], asynchronous=False)
+    [committed] = c.committed([TopicPartition(topic, 0)], timeout=10)
+    assert committed.offset == last + 1
+    c.close()
+    if how == "sigkill":
+        broker.kill9()
+    else:
+        assert broker.stop() == 0
+    broker.start()
+
+    c = group_consumer(broker.bootstrap, group)
+    try:
+        [committed] = c.committed([TopicPartition(topic, 0)], timeout=30)
+        assert committed.offset == last + 1
+        c.subscribe([topic])
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            assert time.monotonic() < deadline, "no record after restart"
+            msg = c.poll(0.1)
+            if msg is not None and msg.error() is None:
+                assert msg.offset() == last + 1
+                break
+    finally:
+        c.close()
+
+
+def test_four_groups_each_receive_every_record(broker):
+    topic, partitions = "groups-fanout", 3
+    create_topic(broker.bootstrap, topic, partitions)
+    sent = produce(broker.bootstrap, topic, partitions, 40, "f")
+    members = [Member(broker.bootstrap, f"fan-{i}-{uuid.uuid4()}", topic) for i in range(4)]
+    try:
+        poll_until(members, lambda: all(len(m.records) >= len(sent) for m in members), "every group")
+        for m in members:
+            values = [v for (_, _, v) in m.records]
+            assert len(values) == len(sent) and set(values) == sent
+    finally:
+        for m in members:
+            m.consumer.close()
+
+
+def test_kafka_python_group_subscribe_consume_commit_resume(broker):
+    topic, group = "groups-kafka-python", f"kp-{uuid.uuid4()}"
+    create_topic(broker.bootstrap, topic, 2)
+    sent = produce(broker.bootstrap, topic, 2, 30, "k")
+
+    def consumer() -> KafkaConsumer:
+        return KafkaConsumer(
+            topic,
+            bootstrap_servers=broker.bootstrap,
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=SESSION_TIMEOUT_MS,
+            heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
+            fetch_max_wait_ms=100,
+        )
+
+    c = consumer()
+    got = []
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while len(got) < len(sent):
+            assert time.monotonic() < deadline, f"kafka-python consumed {len(got)} of {len(sent)}"
+            for records in c.poll(timeout_ms=200).values():
+                got.extend(r.value for r in records)
+        assert len(got) == len(sent) and set(got) == sent
+        c.commit()
+        for p in range(2):
+            assert c.committed(KpTopicPartition(topic, p)) == 30
+    finally:
+        c.close()
+
+    extra = produce(broker.bootstrap, topic, 2, 5, "k2")
+    c = consumer()
+    got = []
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while len(got) < len(extra):
+            assert time.monotonic() < deadline, f"resumed consumer read {len(got)} of {len(extra)}"
+            for records in c.poll(timeout_ms=200).values():
+                got.extend(r.value for r in records)
+        assert set(got) == extra and len(got) == len(extra)
+    finally:
+        c.close()
+
+
+class CountingMember(Member):
+    """A Member that also counts revocations (a rebalance the test says must not happen)."""
+
+    def __init__(self, bootstrap: str, group: str, topic: str, **overrides: object):
+        self.revokes = 0
+        self.consumer = group_consumer(bootstrap, group, **overrides)
+        self.assigned = set()
+        self.records = []
+        self.consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._count_revoke)
+
+    def _count_revoke(self, consumer, partitions):
+        self.revokes += 1
+        self.assigned = set()
+
+
+def test_static_member_rejoin_keeps_assignment_without_rebalance(broker):
+    """KIP-345: a static member that restarts within its session takes its partitions back and
+    the other member sees no rebalance (librdkafka sends no LeaveGroup for a static member)."""
+    topic, group, partitions = "groups-static", f"s-{uuid.uuid4()}", 4
+    create_topic(broker.bootstrap, topic, partitions)
+    leader = CountingMember(broker.bootstrap, group, topic, **{"group.instance.id": "leader"})
+    poll_until([leader], lambda: len(leader.assigned) == partitions, "leader alone")
+    follower = CountingMember(broker.bootstrap, group, topic, **{"group.instance.id": "follower"})
+    members = [leader, follower]
+    try:
+        poll_until(members, lambda: is_split(members, partitions), "2 static members x 2 partitions")
+        revokes_before = leader.revokes
+        owned = set(follower.assigned)
+        follower.consumer.close()
+        follower = CountingMember(broker.bootstrap, group, topic, **{"group.instance.id": "follower"})
+        members = [leader, follower]
+        poll_until(members, lambda: follower.assigned == owned, "the restarted static member's partitions")
+        for _ in range(20):  # a rebalance would show up here as a revoke on the leader
+            for m in members:
+                m.poll(0.05)
+        assert leader.revokes == revokes_before
+        assert len(leader.assigned) == 2 and leader.assigned.isdisjoint(owned)
+    finally:
+        for m in members:
+            m.consumer.close()
+
+
+CRASHING_CONSUMER = """
+import sys, time
+from confluent_kafka import Consumer
+c = Consumer({"bootstrap.servers": sys.argv[1], "broker.address.family": "v4", "group.id": sys.argv[2],
+              "session.timeout.ms": %d, "heartbeat.interval.ms": %d, "auto.offset.reset": "earliest"})
+c.subscribe([sys.argv[3]], on_assign=lambda c, ps: print("assigned", len(ps), flush=True))
+while True:
+    c.poll(0.1)
+""" % (SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS)
+
+
+def test_crashed_member_expires_after_session_timeout_and_partitions_move(broker):
+    """A consumer killed with SIGKILL never leaves: its session expires and the survivor gets
+    every partition, then reads records produced to them."""
+    topic, group, partitions = "groups-crash", f"c-{uuid.uuid4()}", 4
+    create_topic(broker.bootstrap, topic, partitions)
+    survivor = Member(broker.bootstrap, group, topic)
+    poll_until([survivor], lambda: len(survivor.assigned) == partitions, "survivor alone")
+    child = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_CONSUMER, broker.bootstrap, group, topic],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        poll_until([survivor], lambda: len(survivor.assigned) == partitions // 2, "split with the child")
+        child.kill()
+        child.wait()
+        killed_at = time.monotonic()
+        poll_until([survivor], lambda: len(survivor.assigned) == partitions, "failover", timeout=WAIT_S)
+        # Nothing but the session timeout can tell the broker the child is gone.
+        assert time.monotonic() - killed_at >= SESSION_TIMEOUT_MS / 1000 - 1.5
+        sent = produce(broker.bootstrap, topic, partitions, 5, "after")
+        survivor.records.clear()
+        poll_until([survivor], lambda: {v for (_, _, v) in survivor.records} >= sent, "records after failover")
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        survivor.consumer.close()
+
+
+class IncrementalMember(Member):
+    """A cooperative-sticky member (KIP-429): callbacks carry only the partitions that change."""
+
+    def __init__(self, bootstrap: str, group: str, topic: str):
+        self.consumer = group_consumer(bootstrap, group, **{"partition.assignment.strategy": "cooperative-sticky"})
+        self.assigned = set()
+        self.records = []
+        self.revoked: list[set[int]] = []
+        self.consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+
+    def _on_assign(self, consumer, partitions):
+        self.assigned |= {p.partition for p in partitions}
+
+    def _on_revoke(self, consumer, partitions):
+        lost = {p.partition for p in partitions}
+        self.revoked.append(lost)
+        self.assigned -= lost
+
+
+def test_cooperative_sticky_second_member_takes_only_what_moves(broker):
+    """With cooperative-sticky the broker just relays metadata and assignments; the client's two
+    rebalances hand over half the partitions while the first member keeps the other half."""
+    topic, group, partitions = "groups-cooperative", f"coop-{uuid.uuid4()}", 4
+    create_topic(broker.bootstrap, topic, partitions)
+    first = IncrementalMember(broker.bootstrap, group, topic)
+    poll_until([first], lambda: len(first.assigned) == partitions, "first member alone")
+    second = IncrementalMember(broker.bootstrap, group, topic)
+    members = [first, second]
+    try:
+        poll_until(members, lambda: is_split(members, partitions), "2 x 2 cooperative")
+        revoked = set().union(*first.revoked) if first.revoked else set()
+        assert revoked == second.assigned, "only the partitions that moved were revoked"
+        assert not second.revoked
+        sent = produce(broker.bootstrap, topic, partitions, 10, "coop")
+        poll_until(members, lambda: sum(len(m.records) for m in members) >= len(sent), "records")
+        got = [v for m in members for (_, _, v) in m.records]
+        assert len(got) == len(sent) and set(got) == sent
+    finally:
+        for m in members:
+            m.consumer.close()
