@@ -4,8 +4,10 @@
 //! The reader dispatches synchronously, so a request's side effects (appends) happen in the order
 //! the client sent them; what needs waiting (fsync, long poll) travels as a future to the writer,
 //! which awaits answers one by one and so writes them in request order. The channel between the
-//! two holds at most `max_in_flight_per_connection` answers: when it is full the reader stops
-//! reading and TCP pushes back on the client.
+//! two is bounded by a semaphore of `max_in_flight_per_connection` permits: a request takes a
+//! permit before it is dispatched and gives it back once its answer is written, so at most that
+//! many requests are dispatched but unanswered; at the bound the reader stops reading and TCP
+//! pushes back on the client.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::broker::Broker;
 use crate::dispatch::{self, Answer};
@@ -27,9 +29,11 @@ pub async fn serve(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr, mut
         tracing::debug!(%peer, error = %e, "set_nodelay failed");
     }
     let (mut rd, mut wr) = stream.into_split();
-    let (tx, mut rx) = mpsc::channel::<Answer>(broker.config.limits.max_in_flight_per_connection);
+    let max_in_flight = broker.config.limits.max_in_flight_per_connection;
+    let in_flight = Arc::new(Semaphore::new(max_in_flight));
+    let (tx, mut rx) = mpsc::channel::<(Answer, OwnedSemaphorePermit)>(max_in_flight);
     let writer = tokio::spawn(async move {
-        while let Some(answer) = rx.recv().await {
+        while let Some((answer, _permit)) = rx.recv().await {
             let bytes = match answer {
                 Answer::Ready(b) => b,
                 Answer::Later(f) => match f.await {
@@ -56,17 +60,26 @@ pub async fn serve(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr, mut
     'read: loop {
         loop {
             match decoder.decode(&mut buf) {
-                Ok(Some(frame)) => match dispatch::dispatch(&broker, peer, frame) {
-                    Ok(answer) => {
-                        if tx.send(answer).await.is_err() {
+                Ok(Some(frame)) => {
+                    let permit = tokio::select! {
+                        p = Arc::clone(&in_flight).acquire_owned() => match p {
+                            Ok(p) => p,
+                            Err(_) => break 'read,
+                        },
+                        _ = shutdown.changed() => break 'read,
+                    };
+                    match dispatch::dispatch(&broker, peer, frame) {
+                        Ok(answer) => {
+                            if tx.send((answer, permit)).await.is_err() {
+                                break 'read;
+                            }
+                        }
+                        Err(reason) => {
+                            tracing::warn!(%peer, %reason, "closing connection");
                             break 'read;
                         }
                     }
-                    Err(reason) => {
-                        tracing::warn!(%peer, %reason, "closing connection");
-                        break 'read;
-                    }
-                },
+                }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(%peer, error = %e, "closing connection");

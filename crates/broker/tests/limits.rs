@@ -198,3 +198,40 @@ async fn max_delayed_fetches_reached_next_fetch_answered_at_once() {
         .as_ref()
         .is_some_and(|r| !r.is_empty()));
 }
+
+/// With `max_in_flight` requests dispatched but unanswered, the next one is not read: a parked
+/// fetch followed by a produce on the same connection holds the produce back when the limit is
+/// 1, and not when it is 2.
+async fn produce_behind_parked_fetch_is_appended_at_once(max_in_flight: usize) -> bool {
+    let b = TestBroker::start_with(|c| c.limits.max_in_flight_per_connection = max_in_flight).await;
+    let mut admin = b.client().await;
+    assert_eq!(create(&mut admin, "wait", 1).await, 0);
+    assert_eq!(create(&mut admin, "data", 1).await, 0);
+    let mut c = b.client().await;
+    let (fetch_corr, fetch) = c.frame(ApiKey::Fetch, 11, &long_poll("wait", 3_000));
+    let (produce_corr, produce) = c.frame(ApiKey::Produce, 9, &produce_to("data", 1));
+    c.send_raw(&[fetch, produce].concat()).await;
+    // Well inside the fetch's 3 s wait, see whether the produce has been appended.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let probe = FetchRequest::default()
+        .with_max_wait_ms(0)
+        .with_min_bytes(1)
+        .with_max_bytes(1 << 20)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default().with_topic(name("data")).with_partitions(vec![
+            FetchPartition::default().with_partition(0).with_fetch_offset(0).with_partition_max_bytes(1 << 20),
+        ])]);
+    let seen: FetchResponse = admin.call(ApiKey::Fetch, 11, &probe).await;
+    let appended = seen.responses[0].partitions[0].high_watermark == 1;
+    // Both are still answered, in order.
+    let _: FetchResponse = c.read_response(ApiKey::Fetch, 11, fetch_corr).await;
+    let p: ProduceResponse = c.read_response(ApiKey::Produce, 9, produce_corr).await;
+    assert_eq!(p.responses[0].partition_responses[0].error_code, 0);
+    appended
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_in_flight_reached_next_request_not_read_until_an_answer_is_written() {
+    assert!(!produce_behind_parked_fetch_is_appended_at_once(1).await, "limit 1: produce waits");
+    assert!(produce_behind_parked_fetch_is_appended_at_once(2).await, "limit 2: produce goes through");
+}
