@@ -218,9 +218,12 @@ async fn produce_behind_parked_fetch_is_appended_at_once(max_in_flight: usize) -
         .with_min_bytes(1)
         .with_max_bytes(1 << 20)
         .with_session_epoch(-1)
-        .with_topics(vec![FetchTopic::default().with_topic(name("data")).with_partitions(vec![
-            FetchPartition::default().with_partition(0).with_fetch_offset(0).with_partition_max_bytes(1 << 20),
-        ])]);
+        .with_topics(vec![FetchTopic::default().with_topic(name("data")).with_partitions(
+            vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(1 << 20)],
+        )]);
     let seen: FetchResponse = admin.call(ApiKey::Fetch, 11, &probe).await;
     let appended = seen.responses[0].partitions[0].high_watermark == 1;
     // Both are still answered, in order.
@@ -232,6 +235,12 @@ async fn produce_behind_parked_fetch_is_appended_at_once(max_in_flight: usize) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_in_flight_reached_next_request_not_read_until_an_answer_is_written() {
-    assert!(!produce_behind_parked_fetch_is_appended_at_once(1).await, "limit 1: produce waits");
-    assert!(produce_behind_parked_fetch_is_appended_at_once(2).await, "limit 2: produce goes through");
+    assert!(
+        !produce_behind_parked_fetch_is_appended_at_once(1).await,
+        "limit 1: produce waits"
+    );
+    assert!(
+        produce_behind_parked_fetch_is_appended_at_once(2).await,
+        "limit 2: produce goes through"
+    );
 }
