@@ -42,13 +42,16 @@ impl OffsetIndex {
 
     /// Position of the last indexed batch whose base offset is <= `relative_offset`,
     /// or 0 (the segment start) if there is none.
+    #[cfg(test)]
     pub(crate) fn lookup(&self, relative_offset: u32) -> u32 {
+        self.lookup_entry(relative_offset).map_or(0, |(_, position)| position)
+    }
+
+    /// The last entry whose relative offset is <= `relative_offset`, as (relative offset,
+    /// position), so a caller can check that the batch at that position really starts there.
+    pub(crate) fn lookup_entry(&self, relative_offset: u32) -> Option<(u32, u32)> {
         let i = self.entries.partition_point(|&(r, _)| r <= relative_offset);
-        if i == 0 {
-            0
-        } else {
-            self.entries[i - 1].1
-        }
+        i.checked_sub(1).map(|i| self.entries[i])
     }
 
     pub(crate) fn encode(&self) -> Vec<u8> {

@@ -342,8 +342,33 @@ impl Segment {
         if offset >= self.next_offset {
             return Ok(None);
         }
-        let start = self.offset_index.lookup(self.relative(offset.max(self.base_offset)));
-        self.scan_from(u64::from(start), |h| h.last_offset() >= offset)
+        let start = self.verified_start(offset.max(self.base_offset))?;
+        self.scan_from(start, |h| h.last_offset() >= offset)
+    }
+
+    /// Where to start scanning for `offset`: the offset index's entry at or below it, once the
+    /// batch at that position is checked to start at the entry's offset. Indexes are derived
+    /// data and, after a clean shutdown, adopted from disk without reading every entry; an entry
+    /// that names the wrong place (a damaged file) would otherwise return the wrong batch or
+    /// report the segment corrupt. A bad entry costs a scan from the segment start instead.
+    fn verified_start(&self, offset: i64) -> Result<u64, LogError> {
+        let Some((rel, position)) = self.offset_index.lookup_entry(self.relative(offset)) else {
+            return Ok(0);
+        };
+        let mut scanner = BatchScanner::new(&*self.file, self.size, LOOKUP_CHUNK_BYTES);
+        let at = scanner
+            .batch_at(u64::from(position), false)
+            .map_err(io_err(&self.log_path))?;
+        if matches!(at, Scanned::Batch(h) if h.base_offset == self.base_offset + i64::from(rel)) {
+            return Ok(u64::from(position));
+        }
+        tracing::warn!(
+            segment = %self.log_path.display(),
+            relative_offset = rel,
+            position,
+            "offset index entry does not point at its batch; scanning the segment from its start"
+        );
+        Ok(0)
     }
 
     /// First batch with maxTimestamp >= `timestamp` and last offset >=
@@ -357,16 +382,12 @@ impl Segment {
             return Ok(None);
         }
         let from_time = match self.time_index.lookup(timestamp) {
-            Some(rel) => self.offset_index.lookup(rel),
+            Some(rel) => self.verified_start(self.base_offset + i64::from(rel))?,
             None => 0,
         };
-        let from_offset = self
-            .offset_index
-            .lookup(self.relative(min_offset.max(self.base_offset)));
+        let from_offset = self.verified_start(min_offset.max(self.base_offset))?;
         let start = from_time.max(from_offset);
-        self.scan_from(u64::from(start), |h| {
-            h.max_timestamp >= timestamp && h.last_offset() >= min_offset
-        })
+        self.scan_from(start, |h| h.max_timestamp >= timestamp && h.last_offset() >= min_offset)
     }
 
     /// The earliest batch carrying the segment's largest maxTimestamp among batches
@@ -379,12 +400,10 @@ impl Segment {
         if self.offset_of_max_timestamp >= min_offset {
             return self.locate(self.offset_of_max_timestamp);
         }
-        let start = self
-            .offset_index
-            .lookup(self.relative(min_offset.max(self.base_offset)));
+        let start = self.verified_start(min_offset.max(self.base_offset))?;
         let mut best: Option<(u64, BatchHeader)> = None;
         let mut scanner = BatchScanner::new(&*self.file, self.size, LOOKUP_CHUNK_BYTES);
-        let mut position = u64::from(start);
+        let mut position = start;
         loop {
             match scanner.batch_at(position, false).map_err(io_err(&self.log_path))? {
                 Scanned::End => return Ok(best),

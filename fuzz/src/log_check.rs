@@ -1,0 +1,98 @@
+//! Invariants of an opened `Log` that hold whatever was on disk before it was opened, shared by
+//! the `log_recovery` and `index_rebuild` targets.
+//!
+//! Reading is done the way a consumer fetches: from `log_start_offset`, each read starting one
+//! past the last offset of the previous one, with a byte budget below the tiny config's segment
+//! size so reads end inside segments and cross segment boundaries.
+
+use wharf_log::testing::BatchBuilder;
+use wharf_log::{validate_batches, BatchHeader, Log, LogError};
+
+/// Per-read byte budget: under `tiny_config`'s 1024-byte segments, over one small batch.
+const FETCH_BYTES: usize = 700;
+
+/// The clock the targets run at: after every timestamp the builders write, so nothing is in the
+/// future, and before `i64::MAX` so no time arithmetic saturates.
+pub(crate) const NOW_MS: i64 = 1_700_000_000_000;
+
+/// One batch as the log returned it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReadBatch {
+    pub(crate) header: BatchHeader,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// Reads every batch from `log_start_offset` to `log_end_offset` and checks: every read
+/// succeeds and returns whole batches that validate (CRC included); offsets are contiguous and
+/// ascending; the last batch ends exactly at `log_end_offset`; a read at `log_end_offset` is
+/// empty and one past it is out of range.
+pub(crate) fn read_all(log: &Log) -> Vec<ReadBatch> {
+    let start = log.log_start_offset();
+    let end = log.log_end_offset();
+    assert!(
+        0 <= start && start <= end,
+        "log_start_offset {start}, log_end_offset {end}"
+    );
+    let mut batches: Vec<ReadBatch> = Vec::new();
+    let mut next = start;
+    while next < end {
+        let bytes = log
+            .read(next, FETCH_BYTES, true, i64::MAX)
+            .unwrap_or_else(|e| panic!("read at {next} (log_end_offset {end}) failed: {e}"));
+        assert!(
+            !bytes.is_empty(),
+            "read at {next} returned nothing below log_end_offset {end}"
+        );
+        let info = validate_batches(&bytes, u32::MAX)
+            .unwrap_or_else(|e| panic!("read at {next} returned bytes that do not validate: {e}"));
+        let mut position = 0usize;
+        for header in info.batches {
+            if batches.is_empty() {
+                // log_start_offset may lie inside the first batch (DeleteRecords).
+                assert!(
+                    header.base_offset <= next && next <= header.last_offset(),
+                    "read at {next} returned the batch holding {}..={}, which does not contain it",
+                    header.base_offset,
+                    header.last_offset()
+                );
+            } else {
+                assert_eq!(header.base_offset, next, "offsets are not contiguous");
+            }
+            let bytes = bytes[position..position + header.size()].to_vec();
+            position += header.size();
+            next = header.last_offset() + 1;
+            batches.push(ReadBatch { header, bytes });
+        }
+    }
+    assert_eq!(next, end, "the last batch does not end at log_end_offset");
+    let at_end = log.read(end, FETCH_BYTES, true, i64::MAX);
+    assert!(
+        matches!(&at_end, Ok(b) if b.is_empty()),
+        "read at log_end_offset: {at_end:?}"
+    );
+    if let Some(past) = end.checked_add(1) {
+        let past_end = log.read(past, FETCH_BYTES, true, i64::MAX);
+        assert!(
+            matches!(past_end, Err(LogError::OffsetOutOfRange { .. })),
+            "read past log_end_offset: {past_end:?}"
+        );
+    }
+    batches
+}
+
+/// Appends one valid batch at the end of `log` and checks it reads back byte for byte, with
+/// the offsets the append reported.
+pub(crate) fn append_and_read_back(log: &mut Log) {
+    let end = log.log_end_offset();
+    let mut batch = BatchBuilder::new(3).timestamp(NOW_MS - 5).fill(b'z').build();
+    let info = log
+        .append(&batch, NOW_MS)
+        .unwrap_or_else(|e| panic!("append after open failed: {e}"));
+    assert_eq!((info.base_offset, info.last_offset), (end, end + 2));
+    assert_eq!(log.log_end_offset(), end + 3);
+    batch[..8].copy_from_slice(&end.to_be_bytes());
+    let read = log
+        .read(end, FETCH_BYTES, true, i64::MAX)
+        .unwrap_or_else(|e| panic!("reading the appended batch at {end} failed: {e}"));
+    assert_eq!(&read[..], &batch[..], "the appended batch reads back differently");
+}
