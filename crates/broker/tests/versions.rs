@@ -339,7 +339,20 @@ async fn group_apis_every_version(c: &mut common::Client, range: &impl Fn(ApiKey
         );
     }
     for v in range(ApiKey::DeleteGroups) {
-        let req = DeleteGroupsRequest::default().with_groups_names(vec![group_id(&format!("lg{v}"))]);
+        // A group with committed offsets stays until deleted; an empty group with none may be
+        // disposed of by the coordinator's timer at any tick, which would make this racy.
+        let g = format!("dg{v}");
+        let commit = OffsetCommitRequest::default()
+            .with_group_id(group_id(&g))
+            .with_generation_id_or_member_epoch(-1)
+            .with_topics(vec![OffsetCommitRequestTopic::default()
+                .with_name(name("other"))
+                .with_partitions(vec![
+                    OffsetCommitRequestPartition::default().with_partition_index(0)
+                ])]);
+        let r: OffsetCommitResponse = c.call(ApiKey::OffsetCommit, 8, &commit).await;
+        assert_eq!(r.topics[0].partitions[0].error_code, 0);
+        let req = DeleteGroupsRequest::default().with_groups_names(vec![group_id(&g)]);
         let r: DeleteGroupsResponse = c.call(ApiKey::DeleteGroups, v, &req).await;
         assert_eq!(r.results[0].error_code, 0, "DeleteGroups v{v}");
     }
