@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
-use kafka_protocol::ResponseError;
+
 use wharf_coordinator::{Committer, OffsetCommit};
 
+use crate::api::durable_answer::answer_when_durable;
 use crate::broker::Broker;
-use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
+use crate::dispatch::{Answer, CloseReason, RequestContext};
 use crate::errors::group_error;
 
 pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: OffsetCommitRequest) -> Result<Answer, CloseReason> {
@@ -44,26 +45,13 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: OffsetCommitReque
         );
         c.commit_offsets(&who, commits, now, fx)
     });
-    let mut codes: Vec<i16> = match &result {
+    let codes: Vec<i16> = match &result {
         Ok(per_partition) => per_partition
             .iter()
             .map(|r| r.as_ref().err().map_or(0, |e| group_error(e).code()))
             .collect(),
         Err(e) => vec![group_error(e).code(); count],
     };
-    let storage_failed = |codes: &mut Vec<i16>| {
-        for c in codes.iter_mut().filter(|c| **c == 0) {
-            *c = ResponseError::KafkaStorageError.code();
-        }
-    };
-    let last = match appended {
-        Ok(last) => last,
-        Err(_) => {
-            storage_failed(&mut codes);
-            None
-        }
-    };
-    let ctx = ctx.clone();
     let shape: Vec<(kafka_protocol::messages::TopicName, Vec<i32>)> = req
         .topics
         .into_iter()
@@ -88,14 +76,5 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: OffsetCommitReque
             .collect();
         OffsetCommitResponse::default().with_topics(topics)
     };
-    let Some(last) = last else {
-        return encode(&ctx, &build(codes)).map(Answer::Ready);
-    };
-    let groups = Arc::clone(&broker.groups);
-    Ok(Answer::Later(Box::pin(async move {
-        if !groups.wait_durable(last).await {
-            storage_failed(&mut codes);
-        }
-        encode(&ctx, &build(codes))
-    })))
+    answer_when_durable(&broker.groups, ctx, appended, codes, build)
 }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use kafka_protocol::messages::offset_delete_response::{OffsetDeleteResponsePartition, OffsetDeleteResponseTopic};
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
-use kafka_protocol::ResponseError;
 
+use crate::api::durable_answer::answer_when_durable;
 use crate::broker::Broker;
-use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
+use crate::dispatch::{Answer, CloseReason, RequestContext};
 use crate::errors::group_error;
 
 pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: OffsetDeleteRequest) -> Result<Answer, CloseReason> {
@@ -27,7 +27,7 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: OffsetDeleteReque
     let (result, appended) = broker
         .groups
         .with(|c, _, fx| c.delete_offsets(&req.group_id.0, &partitions, fx));
-    let (top, mut codes) = match result {
+    let (top, codes) = match result {
         Ok(per) => (
             0,
             per.iter()
@@ -36,15 +36,6 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: OffsetDeleteReque
         ),
         Err(e) => (group_error(&e).code(), Vec::new()),
     };
-    let fail = |codes: &mut Vec<i16>| {
-        for c in codes.iter_mut().filter(|c| **c == 0) {
-            *c = ResponseError::KafkaStorageError.code();
-        }
-    };
-    let last = appended.unwrap_or_else(|_| {
-        fail(&mut codes);
-        None
-    });
     let topics = req.topics;
     let build = move |codes: Vec<i16>| {
         let mut it = codes.into_iter();
@@ -69,14 +60,5 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: OffsetDeleteReque
         };
         OffsetDeleteResponse::default().with_error_code(top).with_topics(topics)
     };
-    let Some(last) = last else {
-        return encode(ctx, &build(codes)).map(Answer::Ready);
-    };
-    let (groups, ctx) = (Arc::clone(&broker.groups), ctx.clone());
-    Ok(Answer::Later(Box::pin(async move {
-        if !groups.wait_durable(last).await {
-            fail(&mut codes);
-        }
-        encode(&ctx, &build(codes))
-    })))
+    answer_when_durable(&broker.groups, ctx, appended, codes, build)
 }
