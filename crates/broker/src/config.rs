@@ -192,6 +192,12 @@ impl BrokerConfig {
         if g.min_session_timeout_ms <= 0 || g.min_session_timeout_ms > g.max_session_timeout_ms {
             return Err(invalid("group session timeouts", "need 0 < min <= max"));
         }
+        if g.consumer_heartbeat_interval_ms <= 0 || g.consumer_heartbeat_interval_ms >= g.consumer_session_timeout_ms {
+            return Err(invalid(
+                "group.consumer heartbeat interval",
+                "need 0 < group.consumer.heartbeat.interval.ms < group.consumer.session.timeout.ms",
+            ));
+        }
         Ok(())
     }
 

@@ -164,6 +164,8 @@ fn route(broker: &Arc<Broker>, ctx: RequestContext, mut body: Bytes) -> Result<A
         ApiKey::DescribeGroups => api::describe_groups::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::DeleteGroups => api::delete_groups::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::OffsetDelete => api::offset_delete::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::ConsumerGroupHeartbeat => api::consumer_group_heartbeat::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::ConsumerGroupDescribe => api::consumer_group_describe::handle(broker, &ctx, decode(&ctx, b)?),
         key => Err(CloseReason::UnsupportedVersion {
             key,
             version: ctx.api_version,

@@ -56,5 +56,12 @@ pub fn group_error(e: &GroupError) -> ResponseError {
         GroupError::NonEmptyGroup => ResponseError::NonEmptyGroup,
         GroupError::GroupSubscribedToTopic => ResponseError::GroupSubscribedToTopic,
         GroupError::CoordinatorNotAvailable => ResponseError::CoordinatorNotAvailable,
+        GroupError::FencedMemberEpoch => ResponseError::FencedMemberEpoch,
+        GroupError::StaleMemberEpoch => ResponseError::StaleMemberEpoch,
+        GroupError::UnreleasedInstanceId => ResponseError::UnreleasedInstanceId,
+        GroupError::UnsupportedAssignor(_) => ResponseError::UnsupportedAssignor,
+        // Kafka: "Group {id} is not a consumer group."
+        GroupError::NotConsumerGroup => ResponseError::GroupIdNotFound,
+        GroupError::InvalidRequest(_) => ResponseError::InvalidRequest,
     }
 }

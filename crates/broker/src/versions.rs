@@ -48,6 +48,8 @@ pub const SUPPORTED_APIS: &[SupportedApi] = &[
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::OffsetDelete, 0, 0),
     api(ApiKey::DescribeCluster, 0, 1),
+    api(ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    api(ApiKey::ConsumerGroupDescribe, 0, 1),
 ];
 
 /// The implemented range for `key`, or `None` if the broker does not implement it.
@@ -84,6 +86,7 @@ mod tests {
         assert!(is_supported(ApiKey::ApiVersions, 3));
         assert!(!is_supported(ApiKey::ApiVersions, 4));
         assert!(is_supported(ApiKey::JoinGroup, 9));
-        assert!(!is_supported(ApiKey::ConsumerGroupHeartbeat, 0));
+        assert!(is_supported(ApiKey::ConsumerGroupHeartbeat, 1));
+        assert!(!is_supported(ApiKey::ConsumerGroupHeartbeat, 2));
     }
 }

@@ -206,6 +206,8 @@ async fn every_api_every_version_answers_without_error() {
         assert_eq!(r.responses[0].error_code, 0, "DeleteTopics v{v}");
     }
     group_apis_every_version(&mut c, &range).await;
+    // Last: its groups stay listed until the coordinator's timer disposes of them.
+    consumer_group_apis_every_version(&mut c, &range).await;
     let _ = Bytes::new();
 }
 
@@ -355,5 +357,68 @@ async fn group_apis_every_version(c: &mut common::Client, range: &impl Fn(ApiKey
         let req = DeleteGroupsRequest::default().with_groups_names(vec![group_id(&g)]);
         let r: DeleteGroupsResponse = c.call(ApiKey::DeleteGroups, v, &req).await;
         assert_eq!(r.results[0].error_code, 0, "DeleteGroups v{v}");
+    }
+}
+
+/// KIP-848: join with epoch 0 (the sole member gets all three partitions), describe, leave.
+async fn consumer_group_apis_every_version(
+    c: &mut common::Client,
+    range: &impl Fn(ApiKey) -> std::ops::RangeInclusive<i16>,
+) {
+    let (topic, partitions) = ("kip848", 3);
+    let create = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(name(topic))
+        .with_num_partitions(partitions)
+        .with_replication_factor(1)]);
+    let r: CreateTopicsResponse = c.call(ApiKey::CreateTopics, 7, &create).await;
+    let topic_id = r.topics[0].topic_id;
+    for v in range(ApiKey::ConsumerGroupHeartbeat) {
+        let g = format!("cg{v}");
+        let req = ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(group_id(&g))
+            .with_member_id(s(&format!("member-{v}")))
+            .with_member_epoch(0)
+            .with_rebalance_timeout_ms(30_000)
+            .with_subscribed_topic_names(Some(vec![name(topic)]))
+            .with_topic_partitions(Some(vec![]));
+        let r: ConsumerGroupHeartbeatResponse = c.call(ApiKey::ConsumerGroupHeartbeat, v, &req).await;
+        assert_eq!((r.error_code, r.member_epoch), (0, 1), "ConsumerGroupHeartbeat v{v}");
+        let assigned = r.assignment.expect("assignment on join").topic_partitions;
+        assert_eq!(
+            assigned
+                .iter()
+                .map(|tp| (tp.topic_id, tp.partitions.clone()))
+                .collect::<Vec<_>>(),
+            vec![(topic_id, (0..partitions).collect::<Vec<i32>>())],
+            "ConsumerGroupHeartbeat v{v}"
+        );
+        for dv in range(ApiKey::ConsumerGroupDescribe) {
+            let req = ConsumerGroupDescribeRequest::default().with_group_ids(vec![group_id(&g), group_id("g")]);
+            let r: ConsumerGroupDescribeResponse = c.call(ApiKey::ConsumerGroupDescribe, dv, &req).await;
+            let [ours, classic] = &r.groups[..] else {
+                panic!("two groups described")
+            };
+            assert_eq!(
+                (ours.error_code, ours.group_state.as_str(), ours.members.len()),
+                (0, "Stable", 1),
+                "ConsumerGroupDescribe v{dv}"
+            );
+            assert_eq!(ours.members[0].assignment.topic_partitions[0].topic_name, name(topic));
+            // A classic group is not found, which sends admin clients to DescribeGroups.
+            assert_eq!(
+                classic.error_code,
+                kafka_protocol::ResponseError::GroupIdNotFound.code()
+            );
+        }
+        let leave = ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(group_id(&g))
+            .with_member_id(s(&format!("member-{v}")))
+            .with_member_epoch(-1);
+        let r: ConsumerGroupHeartbeatResponse = c.call(ApiKey::ConsumerGroupHeartbeat, v, &leave).await;
+        assert_eq!(
+            (r.error_code, r.member_epoch),
+            (0, -1),
+            "ConsumerGroupHeartbeat leave v{v}"
+        );
     }
 }

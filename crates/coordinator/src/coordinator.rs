@@ -9,6 +9,10 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+use crate::consumer::heartbeat::TopicLookup;
+use crate::consumer::{
+    ConsumerGroup, ConsumerGroupDescription, ConsumerHeartbeat, ConsumerHeartbeatResult, CONSUMER_PROTOCOL_TYPE,
+};
 use crate::effects::{Effects, JoinParams, SyncParams};
 use crate::error::GroupError;
 use crate::group::Group;
@@ -24,7 +28,12 @@ pub struct GroupListing {
     pub group_id: String,
     pub protocol_type: String,
     pub state: GroupState,
+    /// ListGroups v5 (KIP-848): "classic" or "consumer".
+    pub group_type: &'static str,
 }
+
+/// ListGroups v5's type of a classic-protocol group.
+pub const CLASSIC_GROUP_TYPE: &str = "classic";
 
 /// DescribeGroups' view of a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +104,13 @@ impl GroupCoordinator {
         } else {
             self.groups.get_mut(&p.group_id).ok_or(GroupError::UnknownMemberId)?
         };
+        if let Some(c) = &group.consumer {
+            if !c.members.is_empty() {
+                return Err(GroupError::InconsistentGroupProtocol);
+            }
+            // An empty consumer group turns classic (Kafka converts empty groups on JoinGroup).
+            group.consumer = None;
+        }
         let generation = group.generation_id;
         let out = group.join(p, &limits, now_ms, fx);
         group.debug_check_invariants();
@@ -139,6 +155,41 @@ impl GroupCoordinator {
             .collect();
         group.debug_check_invariants();
         out
+    }
+
+    /// ConsumerGroupHeartbeat (KIP-848). `lookup` resolves subscribed topic names.
+    pub fn consumer_heartbeat(
+        &mut self,
+        p: ConsumerHeartbeat,
+        lookup: TopicLookup<'_>,
+        now_ms: i64,
+    ) -> Result<ConsumerHeartbeatResult, GroupError> {
+        p.validate()?;
+        let limits = self.limits.clone();
+        let group = if p.member_epoch == 0 {
+            self.get_or_create(&p.group_id)?
+        } else {
+            self.groups.get_mut(&p.group_id).ok_or(GroupError::UnknownMemberId)?
+        };
+        if group.consumer.is_none() {
+            if !group.members.is_empty() || !group.pending_members.is_empty() {
+                return Err(GroupError::NotConsumerGroup);
+            }
+            if p.member_epoch != 0 {
+                return Err(GroupError::UnknownMemberId);
+            }
+            group.consumer = Some(ConsumerGroup::default());
+        }
+        let c = group.consumer.as_mut().expect("set above");
+        let out = c.heartbeat(p, &limits, lookup, now_ms);
+        c.debug_check_invariants();
+        out
+    }
+
+    /// ConsumerGroupDescribe of one group: None if there is no such KIP-848 group.
+    pub fn describe_consumer_group(&self, group_id: &str) -> Option<ConsumerGroupDescription> {
+        let g = self.groups.get(group_id)?;
+        g.consumer.as_ref().map(|c| c.describe(group_id))
     }
 
     /// OffsetCommit: a group-level error, or one result per partition.
@@ -204,17 +255,47 @@ impl GroupCoordinator {
     pub fn list_groups(&self, states: &[String]) -> Vec<GroupListing> {
         self.groups
             .values()
-            .filter(|g| states.is_empty() || states.iter().any(|s| s.eq_ignore_ascii_case(g.state.name())))
+            .filter(|g| states.is_empty() || states.iter().any(|s| s.eq_ignore_ascii_case(g.reported_state().name())))
             .map(|g| GroupListing {
                 group_id: g.group_id.clone(),
-                protocol_type: g.protocol_type.clone().unwrap_or_default(),
-                state: g.state,
+                protocol_type: match g.consumer {
+                    Some(_) => CONSUMER_PROTOCOL_TYPE.to_string(),
+                    None => g.protocol_type.clone().unwrap_or_default(),
+                },
+                state: g.reported_state(),
+                group_type: if g.consumer.is_some() {
+                    CONSUMER_PROTOCOL_TYPE
+                } else {
+                    CLASSIC_GROUP_TYPE
+                },
             })
             .collect()
     }
 
     pub fn describe_group(&self, group_id: &str) -> Option<GroupDescription> {
         let g = self.groups.get(group_id)?;
+        if let Some(c) = &g.consumer {
+            // A consumer group seen through DescribeGroups: state and members, no classic
+            // metadata or assignment bytes (ConsumerGroupDescribe has the assignments).
+            return Some(GroupDescription {
+                group_id: g.group_id.clone(),
+                state: c.state(),
+                protocol_type: CONSUMER_PROTOCOL_TYPE.to_string(),
+                protocol_name: c.assignor_name.clone(),
+                members: c
+                    .members
+                    .values()
+                    .map(|m| MemberDescription {
+                        member_id: m.member_id.clone(),
+                        group_instance_id: m.instance_id.clone(),
+                        client_id: m.client_id.clone(),
+                        client_host: m.client_host.clone(),
+                        metadata: Bytes::new(),
+                        assignment: Bytes::new(),
+                    })
+                    .collect(),
+            });
+        }
         let stable = g.state == GroupState::Stable;
         let protocol = if stable {
             g.protocol_name.clone().unwrap_or_default()
@@ -244,7 +325,7 @@ impl GroupCoordinator {
     /// DeleteGroups of one group: only an Empty group (Kafka: NON_EMPTY_GROUP otherwise).
     pub fn delete_group(&mut self, group_id: &str, fx: &mut Effects) -> Result<(), GroupError> {
         let group = self.groups.get_mut(group_id).ok_or(GroupError::GroupIdNotFound)?;
-        if group.state != GroupState::Empty || !group.members.is_empty() {
+        if group.reported_state() != GroupState::Empty || !group.members.is_empty() {
             return Err(GroupError::NonEmptyGroup);
         }
         group.delete_all_offsets(fx);
@@ -264,7 +345,8 @@ impl GroupCoordinator {
         fx: &mut Effects,
     ) -> Result<Vec<Result<(), GroupError>>, GroupError> {
         let group = self.groups.get_mut(group_id).ok_or(GroupError::GroupIdNotFound)?;
-        if group.state != GroupState::Empty && group.protocol_type.as_deref() != Some("consumer") {
+        let consumer_protocol = group.consumer.is_some() || group.protocol_type.as_deref() == Some("consumer");
+        if group.reported_state() != GroupState::Empty && !consumer_protocol {
             return Err(GroupError::NonEmptyGroup);
         }
         Ok(partitions.iter().map(|(t, p)| group.delete_offset(t, *p, fx)).collect())
@@ -273,6 +355,11 @@ impl GroupCoordinator {
     /// Fires every timer due by `now_ms` and forgets groups left with nothing.
     pub fn tick(&mut self, now_ms: i64, fx: &mut Effects) {
         for g in self.groups.values_mut() {
+            if let Some(c) = g.consumer.as_mut() {
+                c.tick(now_ms);
+                c.debug_check_invariants();
+                continue;
+            }
             let generation = g.generation_id;
             g.tick(now_ms, fx);
             g.debug_check_invariants();

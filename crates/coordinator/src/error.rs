@@ -36,6 +36,23 @@ pub enum GroupError {
     NonEmptyGroup,
     #[error("group is subscribed to the topic")]
     GroupSubscribedToTopic,
+    /// KIP-848: a member's epoch is ahead of the group's view, or behind it without being its
+    /// previous epoch; the member must rejoin with epoch 0.
+    #[error("the member epoch is fenced by the group epoch")]
+    FencedMemberEpoch,
+    /// KIP-848: an OffsetCommit carries an epoch other than the member's current (or previous).
+    #[error("the member epoch is stale")]
+    StaleMemberEpoch,
+    /// KIP-848: a static member's instance id is still held by a live member.
+    #[error("the instance id is still used by another member")]
+    UnreleasedInstanceId,
+    #[error("the server assignor {0} is not supported")]
+    UnsupportedAssignor(String),
+    /// ConsumerGroupHeartbeat to a classic group with members (Kafka: GROUP_ID_NOT_FOUND).
+    #[error("group is not a consumer group")]
+    NotConsumerGroup,
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
     /// The request was superseded or the coordinator is shutting down; the client retries.
     #[error("coordinator not available")]
     CoordinatorNotAvailable,

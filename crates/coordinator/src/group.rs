@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use indexmap::IndexMap;
 
+use crate::consumer::ConsumerGroup;
 use crate::effects::{Effects, JoinParams, JoinResult, JoinedMember, SyncParams, SyncResult};
 use crate::error::GroupError;
 use crate::limits::GroupLimits;
@@ -34,6 +35,10 @@ pub struct Group {
     /// gives up on members that have not answered.
     pub rebalance_deadline_ms: Option<i64>,
     pub offsets: BTreeMap<(String, i32), CommittedOffset>,
+    /// Set while the group is a KIP-848 consumer group (created by ConsumerGroupHeartbeat); the
+    /// classic fields above then stay Empty. An empty consumer group turns classic again on a
+    /// JoinGroup, as Kafka converts empty groups.
+    pub consumer: Option<ConsumerGroup>,
 }
 
 impl Group {
@@ -50,6 +55,7 @@ impl Group {
             static_members: HashMap::new(),
             rebalance_deadline_ms: None,
             offsets: BTreeMap::new(),
+            consumer: None,
         }
     }
 
@@ -100,6 +106,12 @@ impl Group {
             && self.members.is_empty()
             && self.pending_members.is_empty()
             && self.offsets.is_empty()
+            && self.consumer.as_ref().is_none_or(|c| c.members.is_empty())
+    }
+
+    /// The state clients see: the consumer group's when it is one, else the classic state.
+    pub fn reported_state(&self) -> GroupState {
+        self.consumer.as_ref().map_or(self.state, |c| c.state())
     }
 
     /// Kafka's supportsProtocols: an empty group takes any non-empty type and protocol list;
@@ -172,7 +184,9 @@ impl Group {
                 fx.joins.push((waiter, Ok(result)));
             }
             GroupState::CompletingRebalance | GroupState::Stable => self.update_member_and_rebalance(p, now_ms, fx),
-            GroupState::Empty | GroupState::Dead => return Err(GroupError::UnknownMemberId),
+            GroupState::Empty | GroupState::Dead | GroupState::Assigning | GroupState::Reconciling => {
+                return Err(GroupError::UnknownMemberId)
+            }
         }
         Ok(())
     }
@@ -337,7 +351,9 @@ impl Group {
             return Err(GroupError::InconsistentGroupProtocol);
         }
         match self.state {
-            GroupState::Empty | GroupState::Dead => Err(GroupError::UnknownMemberId),
+            GroupState::Empty | GroupState::Dead | GroupState::Assigning | GroupState::Reconciling => {
+                Err(GroupError::UnknownMemberId)
+            }
             GroupState::PreparingRebalance => Err(GroupError::RebalanceInProgress),
             GroupState::Stable => {
                 let m = &mut self.members[&p.member_id];

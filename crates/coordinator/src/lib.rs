@@ -8,9 +8,12 @@
 //! SyncGroup until the leader's assignment) are named by a caller-chosen [`WaiterId`] and
 //! answered later through [`Effects`].
 //!
-//! Does not: speak the wire protocol, decide error codes (the broker maps [`GroupError`]), or
-//! implement KIP-848 consumer groups.
+//! KIP-848 consumer groups (ConsumerGroupHeartbeat, server-side assignors) live in `consumer/`;
+//! a group is one or the other, and both keep their committed offsets the same way.
+//!
+//! Does not: speak the wire protocol or decide error codes (the broker maps [`GroupError`]).
 
+mod consumer;
 mod coordinator;
 mod effects;
 mod error;
@@ -25,7 +28,11 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use coordinator::{GroupCoordinator, GroupDescription, GroupListing, MemberDescription};
+pub use consumer::{
+    Assignment, ConsumerGroupDescription, ConsumerHeartbeat, ConsumerHeartbeatResult, ConsumerMemberDescription,
+    TopicLookup, TopicMetadata, ASSIGNORS, CONSUMER_PROTOCOL_TYPE,
+};
+pub use coordinator::{GroupCoordinator, GroupDescription, GroupListing, MemberDescription, CLASSIC_GROUP_TYPE};
 pub use effects::{Effects, JoinParams, JoinResult, JoinedMember, SyncParams, SyncResult, WaiterId};
 pub use error::GroupError;
 pub use limits::GroupLimits;

@@ -22,6 +22,13 @@ pub struct GroupLimits {
     /// gets INVALID_SESSION_TIMEOUT, so a client cannot make the broker keep a dead member forever.
     pub min_session_timeout_ms: i32,
     pub max_session_timeout_ms: i32,
+    /// group.consumer.session.timeout.ms: KIP-848 members are removed (and their partitions
+    /// reassigned) when no ConsumerGroupHeartbeat arrives for this long. The broker sets it; the
+    /// member does not choose it.
+    pub consumer_session_timeout_ms: i32,
+    /// group.consumer.heartbeat.interval.ms: how often KIP-848 members are told to heartbeat;
+    /// also how soon a member learns of partitions freed for it. Below the session timeout.
+    pub consumer_heartbeat_interval_ms: i32,
 }
 
 impl Default for GroupLimits {
@@ -35,6 +42,8 @@ impl Default for GroupLimits {
             max_offset_metadata_bytes: 4096,
             min_session_timeout_ms: 6000,
             max_session_timeout_ms: 1_800_000,
+            consumer_session_timeout_ms: 45_000,
+            consumer_heartbeat_interval_ms: 5_000,
         }
     }
 }

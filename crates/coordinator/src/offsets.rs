@@ -9,6 +9,7 @@ use bytes::Buf;
 use kafka_protocol::messages::ConsumerProtocolSubscription;
 use kafka_protocol::protocol::Decodable;
 
+use crate::consumer::ConsumerGroup;
 use crate::effects::Effects;
 use crate::error::GroupError;
 use crate::group::Group;
@@ -66,6 +67,9 @@ impl Group {
     ) -> Result<(), GroupError> {
         if self.state == GroupState::Dead {
             return Err(GroupError::CoordinatorNotAvailable);
+        }
+        if let Some(c) = &self.consumer {
+            return validate_consumer_commit(c, member_id, generation_id);
         }
         if generation_id < 0 && self.state == GroupState::Empty {
             return Ok(());
@@ -149,7 +153,8 @@ impl Group {
 
     /// OffsetDelete of one partition: refused while a live member subscribes to the topic.
     pub fn delete_offset(&mut self, topic: &str, partition: i32, fx: &mut Effects) -> Result<(), GroupError> {
-        if self.state != GroupState::Empty && self.is_subscribed_to(topic) {
+        let live = self.state != GroupState::Empty || self.reported_state() != GroupState::Empty;
+        if live && self.is_subscribed_to(topic) {
             return Err(GroupError::GroupSubscribedToTopic);
         }
         if self.offsets.remove(&(topic.to_string(), partition)).is_some() {
@@ -166,6 +171,9 @@ impl Group {
     /// Whether any member's consumer-protocol subscription names `topic`. A group of another
     /// protocol type, or a subscription that does not decode, counts as subscribed, as in Kafka.
     pub fn is_subscribed_to(&self, topic: &str) -> bool {
+        if let Some(c) = &self.consumer {
+            return c.members.values().any(|m| m.subscribed_topic_names.contains(topic));
+        }
         if self.protocol_type.as_deref() != Some("consumer") {
             return true;
         }
@@ -177,6 +185,26 @@ impl Group {
                 None => true,
             })
     }
+}
+
+/// KIP-848 commits carry the member epoch in place of the generation. Kafka requires the
+/// member's current epoch; the previous one is accepted too, so a commit racing the heartbeat
+/// that moved the member to a new epoch (same member, same partitions until it revokes) is not
+/// refused. A standalone commit (no member id, negative epoch) is accepted only while the group
+/// has no members, as for classic groups.
+fn validate_consumer_commit(c: &ConsumerGroup, member_id: &str, member_epoch: i32) -> Result<(), GroupError> {
+    if member_epoch < 0 && member_id.is_empty() {
+        return if c.members.is_empty() {
+            Ok(())
+        } else {
+            Err(GroupError::UnknownMemberId)
+        };
+    }
+    let m = c.members.get(member_id).ok_or(GroupError::UnknownMemberId)?;
+    if member_epoch != m.member_epoch && member_epoch != m.previous_member_epoch {
+        return Err(GroupError::StaleMemberEpoch);
+    }
+    Ok(())
 }
 
 /// Topics in a ConsumerProtocolSubscription (an i16 version, then the body at that version).

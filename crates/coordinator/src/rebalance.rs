@@ -121,7 +121,7 @@ impl Group {
                 self.try_complete_join(now_ms, fx);
             }
             GroupState::PreparingRebalance => self.try_complete_join(now_ms, fx),
-            GroupState::Empty | GroupState::Dead => {}
+            GroupState::Empty | GroupState::Dead | GroupState::Assigning | GroupState::Reconciling => {}
         }
     }
 

@@ -1,5 +1,6 @@
-//! The five states of a classic group, named as Kafka names them in DescribeGroups and
-//! ListGroups.
+//! The states a group reports, named as Kafka names them in DescribeGroups, ListGroups and
+//! ConsumerGroupDescribe: the five of a classic group, and Assigning and Reconciling, which only
+//! KIP-848 consumer groups are ever in.
 
 /// Where a group is in its rebalance cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +13,10 @@ pub enum GroupState {
     CompletingRebalance,
     /// Every member has its assignment and heartbeats.
     Stable,
+    /// KIP-848: the target assignment is behind the group epoch.
+    Assigning,
+    /// KIP-848: some member has not yet reached its target assignment.
+    Reconciling,
     /// Deleted; never seen by clients (removed from the coordinator at once).
     Dead,
 }
@@ -24,6 +29,8 @@ impl GroupState {
             GroupState::PreparingRebalance => "PreparingRebalance",
             GroupState::CompletingRebalance => "CompletingRebalance",
             GroupState::Stable => "Stable",
+            GroupState::Assigning => "Assigning",
+            GroupState::Reconciling => "Reconciling",
             GroupState::Dead => "Dead",
         }
     }

@@ -103,6 +103,12 @@ pub struct ServeSettings {
     /// group.max.session.timeout.ms [default: 1800000]
     #[arg(long, env = "WHARF_GROUP_MAX_SESSION_TIMEOUT_MS")]
     pub group_max_session_timeout_ms: Option<i32>,
+    /// group.consumer.session.timeout.ms, for KIP-848 (group.protocol=consumer) members [default: 45000]
+    #[arg(long, env = "WHARF_GROUP_CONSUMER_SESSION_TIMEOUT_MS")]
+    pub group_consumer_session_timeout_ms: Option<i32>,
+    /// group.consumer.heartbeat.interval.ms, for KIP-848 members [default: 5000]
+    #[arg(long, env = "WHARF_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS")]
+    pub group_consumer_heartbeat_interval_ms: Option<i32>,
 }
 
 macro_rules! merge {
@@ -148,7 +154,9 @@ impl ServeSettings {
             max_offsets_per_group,
             offset_metadata_max_bytes,
             group_min_session_timeout_ms,
-            group_max_session_timeout_ms
+            group_max_session_timeout_ms,
+            group_consumer_session_timeout_ms,
+            group_consumer_heartbeat_interval_ms
         )
     }
 
@@ -204,6 +212,8 @@ impl ServeSettings {
         set!(self.offset_metadata_max_bytes => g.max_offset_metadata_bytes);
         set!(self.group_min_session_timeout_ms => g.min_session_timeout_ms);
         set!(self.group_max_session_timeout_ms => g.max_session_timeout_ms);
+        set!(self.group_consumer_session_timeout_ms => g.consumer_session_timeout_ms);
+        set!(self.group_consumer_heartbeat_interval_ms => g.consumer_heartbeat_interval_ms);
         c.validate()?;
         Ok(c)
     }

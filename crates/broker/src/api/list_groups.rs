@@ -1,5 +1,5 @@
 //! ListGroups (key 16): every group this coordinator holds, filtered by state (v4+, KIP-518) and
-//! type (v5+, KIP-848: all groups here are "classic").
+//! type (v5+, KIP-848: "classic" or "consumer").
 
 use std::sync::Arc;
 
@@ -10,21 +10,15 @@ use kafka_protocol::protocol::StrBytes;
 use crate::broker::Broker;
 use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
 
-/// The group type every classic-protocol group reports.
-pub const CLASSIC_GROUP_TYPE: &str = "classic";
-
 pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ListGroupsRequest) -> Result<Answer, CloseReason> {
     let v = ctx.api_version;
     let states: Vec<String> = req.states_filter.iter().map(|s| s.to_string()).collect();
-    let classic_wanted = req.types_filter.is_empty()
-        || req
-            .types_filter
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(CLASSIC_GROUP_TYPE));
+    let type_wanted =
+        |t: &str| req.types_filter.is_empty() || req.types_filter.iter().any(|f| f.eq_ignore_ascii_case(t));
     let (listed, _) = broker.groups.with(|c, _, _| c.list_groups(&states));
     let groups = listed
         .into_iter()
-        .filter(|_| classic_wanted)
+        .filter(|g| type_wanted(g.group_type))
         .map(|g| {
             let mut l = ListedGroup::default()
                 .with_group_id(GroupId(StrBytes::from_string(g.group_id)))
@@ -33,7 +27,7 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ListGroupsRequest
                 l = l.with_group_state(StrBytes::from_static_str(g.state.name()));
             }
             if v >= 5 {
-                l = l.with_group_type(StrBytes::from_static_str(CLASSIC_GROUP_TYPE));
+                l = l.with_group_type(StrBytes::from_static_str(g.group_type));
             }
             l
         })

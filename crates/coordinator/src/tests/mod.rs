@@ -1,6 +1,7 @@
 //! Unit tests of the group state machine, driven with a manual clock (plain `now_ms` values)
 //! and deterministic member ids.
 
+mod consumer;
 mod limits;
 mod offsets;
 mod rebalance;
