@@ -192,6 +192,12 @@ impl BrokerConfig {
         if g.min_session_timeout_ms <= 0 || g.min_session_timeout_ms > g.max_session_timeout_ms {
             return Err(invalid("group session timeouts", "need 0 < min <= max"));
         }
+        if g.offsets_retention_ms <= 0 || g.offsets_retention_check_interval_ms <= 0 {
+            return Err(invalid(
+                "offsets retention",
+                "offsets.retention.minutes and offsets.retention.check.interval.ms must be > 0",
+            ));
+        }
         if g.consumer_heartbeat_interval_ms <= 0 || g.consumer_heartbeat_interval_ms >= g.consumer_session_timeout_ms {
             return Err(invalid(
                 "group.consumer heartbeat interval",

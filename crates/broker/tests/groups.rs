@@ -307,3 +307,31 @@ async fn committed_offsets_and_group_survive_restart() {
     assert!(m.topics.is_empty(), "{:?}", m.topics);
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_group_offsets_expire_and_stay_expired_after_restart() {
+    let tweak = |c: &mut wharf_broker::config::BrokerConfig| {
+        c.group_limits.offsets_retention_ms = 300;
+        c.group_limits.offsets_retention_check_interval_ms = 50;
+    };
+    let b = TestBroker::start_with(tweak).await;
+    let mut c = b.client().await;
+    let r: OffsetCommitResponse = c
+        .call(ApiKey::OffsetCommit, 8, &commit("old", "", -1, &[("t", 0, 5)]))
+        .await;
+    assert_eq!(r.topics[0].partitions[0].error_code, 0);
+    assert_eq!(fetch_all(&mut c, "old").await.len(), 1);
+    // Expiry runs on the coordinator's timer: wait (bounded) for the tombstone to land.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !fetch_all(&mut c, "old").await.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "offset never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(c);
+    let dir = b.stop().await;
+    // The tombstone is durable: the offset does not come back at replay.
+    let b = TestBroker::start_in(dir, |c| c.group_limits.offsets_retention_ms = i64::MAX / 2).await;
+    let mut c = b.client().await;
+    assert!(fetch_all(&mut c, "old").await.is_empty());
+    b.stop().await;
+}

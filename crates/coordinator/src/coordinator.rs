@@ -61,6 +61,8 @@ pub struct MemberDescription {
 pub struct GroupCoordinator {
     groups: BTreeMap<String, Group>,
     limits: GroupLimits,
+    /// When offset expiry next runs (0: at the first tick).
+    next_offsets_expiry_ms: i64,
 }
 
 impl GroupCoordinator {
@@ -68,6 +70,7 @@ impl GroupCoordinator {
         GroupCoordinator {
             groups: BTreeMap::new(),
             limits,
+            next_offsets_expiry_ms: 0,
         }
     }
 
@@ -352,8 +355,15 @@ impl GroupCoordinator {
         Ok(partitions.iter().map(|(t, p)| group.delete_offset(t, *p, fx)).collect())
     }
 
-    /// Fires every timer due by `now_ms` and forgets groups left with nothing.
+    /// Fires every timer due by `now_ms` (sessions, rebalance deadlines, offset expiry every
+    /// offsets.retention.check.interval.ms) and forgets groups left with nothing.
     pub fn tick(&mut self, now_ms: i64, fx: &mut Effects) {
+        if now_ms >= self.next_offsets_expiry_ms {
+            self.next_offsets_expiry_ms = now_ms + self.limits.offsets_retention_check_interval_ms;
+            for g in self.groups.values_mut() {
+                g.expire_offsets(now_ms, self.limits.offsets_retention_ms, fx);
+            }
+        }
         for g in self.groups.values_mut() {
             if let Some(c) = g.consumer.as_mut() {
                 c.tick(now_ms);

@@ -39,6 +39,8 @@ pub struct Group {
     /// classic fields above then stay Empty. An empty consumer group turns classic again on a
     /// JoinGroup, as Kafka converts empty groups.
     pub consumer: Option<ConsumerGroup>,
+    /// When offset expiry first saw the group with no members (None while it has some).
+    pub empty_since_ms: Option<i64>,
 }
 
 impl Group {
@@ -56,6 +58,7 @@ impl Group {
             rebalance_deadline_ms: None,
             offsets: BTreeMap::new(),
             consumer: None,
+            empty_since_ms: None,
         }
     }
 

@@ -29,6 +29,14 @@ pub struct GroupLimits {
     /// group.consumer.heartbeat.interval.ms: how often KIP-848 members are told to heartbeat;
     /// also how soon a member learns of partitions freed for it. Below the session timeout.
     pub consumer_heartbeat_interval_ms: i32,
+    /// offsets.retention.minutes (in ms here): committed offsets of a group with no members are
+    /// deleted (tombstoned) once this long has passed since both the commit and the moment the
+    /// group was first seen empty; a live group loses only offsets of topics no member
+    /// subscribes to, this long after their commit (KIP-211). Bounds what abandoned groups keep.
+    pub offsets_retention_ms: i64,
+    /// offsets.retention.check.interval.ms: how often expiry runs. An offset outlives its
+    /// retention by at most this much.
+    pub offsets_retention_check_interval_ms: i64,
 }
 
 impl Default for GroupLimits {
@@ -44,6 +52,9 @@ impl Default for GroupLimits {
             max_session_timeout_ms: 1_800_000,
             consumer_session_timeout_ms: 45_000,
             consumer_heartbeat_interval_ms: 5_000,
+            // Kafka's defaults: 7 days, checked every 10 minutes.
+            offsets_retention_ms: 7 * 24 * 60 * 60 * 1000,
+            offsets_retention_check_interval_ms: 600_000,
         }
     }
 }

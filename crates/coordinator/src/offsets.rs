@@ -168,6 +168,43 @@ impl Group {
         Ok(())
     }
 
+    /// Offset expiry (KIP-211): a group with no members loses offsets older than `retention_ms`
+    /// counted from both the commit and the time it was first seen empty; a group with members
+    /// loses only offsets of topics none of them subscribes to, counted from the commit. Emits a
+    /// tombstone per expired offset; returns how many expired.
+    pub fn expire_offsets(&mut self, now_ms: i64, retention_ms: i64, fx: &mut Effects) -> usize {
+        let has_members = !self.members.is_empty() || self.consumer.as_ref().is_some_and(|c| !c.members.is_empty());
+        let empty_since = if has_members {
+            self.empty_since_ms = None;
+            None
+        } else {
+            Some(*self.empty_since_ms.get_or_insert(now_ms))
+        };
+        let expired: Vec<(String, i32)> = self
+            .offsets
+            .iter()
+            .filter(|((topic, _), o)| {
+                let since = match empty_since {
+                    Some(empty) => empty.max(o.commit_timestamp_ms),
+                    None if !self.is_subscribed_to(topic) => o.commit_timestamp_ms,
+                    None => return false,
+                };
+                now_ms >= since.saturating_add(retention_ms)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (topic, partition) in &expired {
+            self.offsets.remove(&(topic.clone(), *partition));
+            fx.records.push(Record::Offset {
+                group_id: self.group_id.clone(),
+                topic: topic.clone(),
+                partition: *partition,
+                offset: None,
+            });
+        }
+        expired.len()
+    }
+
     /// Whether any member's consumer-protocol subscription names `topic`. A group of another
     /// protocol type, or a subscription that does not decode, counts as subscribed, as in Kafka.
     pub fn is_subscribed_to(&self, topic: &str) -> bool {

@@ -109,6 +109,12 @@ pub struct ServeSettings {
     /// group.consumer.heartbeat.interval.ms, for KIP-848 members [default: 5000]
     #[arg(long, env = "WHARF_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS")]
     pub group_consumer_heartbeat_interval_ms: Option<i32>,
+    /// offsets.retention.minutes: committed offsets of an abandoned group are deleted after this [default: 10080]
+    #[arg(long, env = "WHARF_OFFSETS_RETENTION_MINUTES")]
+    pub offsets_retention_minutes: Option<i64>,
+    /// offsets.retention.check.interval.ms [default: 600000]
+    #[arg(long, env = "WHARF_OFFSETS_RETENTION_CHECK_INTERVAL_MS")]
+    pub offsets_retention_check_interval_ms: Option<i64>,
 }
 
 macro_rules! merge {
@@ -156,7 +162,9 @@ impl ServeSettings {
             group_min_session_timeout_ms,
             group_max_session_timeout_ms,
             group_consumer_session_timeout_ms,
-            group_consumer_heartbeat_interval_ms
+            group_consumer_heartbeat_interval_ms,
+            offsets_retention_minutes,
+            offsets_retention_check_interval_ms
         )
     }
 
@@ -214,6 +222,10 @@ impl ServeSettings {
         set!(self.group_max_session_timeout_ms => g.max_session_timeout_ms);
         set!(self.group_consumer_session_timeout_ms => g.consumer_session_timeout_ms);
         set!(self.group_consumer_heartbeat_interval_ms => g.consumer_heartbeat_interval_ms);
+        if let Some(minutes) = self.offsets_retention_minutes {
+            g.offsets_retention_ms = minutes.saturating_mul(60_000);
+        }
+        set!(self.offsets_retention_check_interval_ms => g.offsets_retention_check_interval_ms);
         c.validate()?;
         Ok(c)
     }

@@ -2,6 +2,7 @@
 //! and deterministic member ids.
 
 mod consumer;
+mod expiry;
 mod limits;
 mod offsets;
 mod rebalance;
