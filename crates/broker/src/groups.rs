@@ -160,6 +160,12 @@ impl Groups {
         rx
     }
 
+    /// Where the slowest consumer of a partition resumes (see
+    /// [`GroupCoordinator::min_committed_offset`]); backlog caps are measured from it.
+    pub fn min_committed_offset(&self, topic: &str, partition: i32, group: Option<&str>) -> Option<i64> {
+        self.lock().coordinator.min_committed_offset(topic, partition, group)
+    }
+
     /// Fires due timers (session expiry, rebalance deadlines).
     pub fn tick(&self) {
         let _ = self.with(|c, now, fx| c.tick(now, fx));

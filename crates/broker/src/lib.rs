@@ -3,6 +3,7 @@
 //! Storage semantics live in `wharf-log`; this crate owns no file format.
 
 pub mod api;
+pub mod backlog;
 pub mod broker;
 pub mod config;
 pub mod connection;

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use wharf_log::{Log, LogConfig};
 
+use crate::backlog::BacklogPolicy;
 use crate::partition::Partition;
 use crate::topic_config::{self, TopicOverrides};
 
@@ -66,6 +67,8 @@ struct TopicState {
     partitions: Vec<Arc<Partition>>,
     overrides: TopicOverrides,
     log_config: LogConfig,
+    /// Parsed from `overrides` whenever they change, so Produce does not re-parse them.
+    backlog: Option<BacklogPolicy>,
 }
 
 impl Topic {
@@ -85,6 +88,11 @@ impl Topic {
 
     pub fn overrides(&self) -> TopicOverrides {
         self.read().overrides.clone()
+    }
+
+    /// The topic's backlog cap (peak shaving), if it has one.
+    pub fn backlog_policy(&self) -> Option<BacklogPolicy> {
+        self.read().backlog.clone()
     }
 
     pub fn log_config(&self) -> LogConfig {
@@ -208,6 +216,7 @@ impl Registry {
             dir: dir.to_path_buf(),
             state: RwLock::new(TopicState {
                 partitions,
+                backlog: BacklogPolicy::from_overrides(&meta.configs),
                 overrides: meta.configs,
                 log_config,
             }),
@@ -312,6 +321,7 @@ impl Registry {
             dir,
             state: RwLock::new(TopicState {
                 partitions: parts,
+                backlog: BacklogPolicy::from_overrides(&overrides),
                 overrides,
                 log_config,
             }),
@@ -384,6 +394,7 @@ impl Registry {
         }
         {
             let mut st = topic.write();
+            st.backlog = BacklogPolicy::from_overrides(&overrides);
             st.overrides = overrides;
             st.log_config = cfg.clone();
             for p in &st.partitions {

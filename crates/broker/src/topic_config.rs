@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use wharf_log::LogConfig;
 
+use crate::backlog;
+
 /// DescribeConfigs config_type values (KIP-226 / DescribeConfigs v3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigType {
@@ -155,6 +157,39 @@ pub static TOPIC_CONFIG_KEYS: &[ConfigKey] = &[
         doc: "A single broker is the only replica, so 1 is the only meaningful value.",
         default: |_| "1".into(),
         apply: |v, _| one_of(v, &["1"]),
+    },
+    ConfigKey {
+        name: backlog::MAX_BACKLOG_MESSAGES,
+        config_type: ConfigType::Long,
+        doc: "Peak shaving: most records a partition may hold beyond backlog.group's committed offset; -1 is unbounded.",
+        default: |_| "-1".into(),
+        apply: |v, _| parse_i64(v, -1, i64::MAX).map(drop),
+    },
+    ConfigKey {
+        name: backlog::MAX_BACKLOG_BYTES,
+        config_type: ConfigType::Long,
+        doc: "Peak shaving: most bytes a partition may hold beyond backlog.group's committed offset; -1 is unbounded.",
+        default: |_| "-1".into(),
+        apply: |v, _| parse_i64(v, -1, i64::MAX).map(drop),
+    },
+    ConfigKey {
+        name: backlog::BACKLOG_GROUP,
+        config_type: ConfigType::String,
+        doc: "The consumer group the backlog is measured from; empty: the slowest group with a commit on the partition.",
+        default: |_| String::new(),
+        apply: |v, _| {
+            if v.len() > 255 {
+                return Err("a group id of at most 255 bytes".into());
+            }
+            Ok(())
+        },
+    },
+    ConfigKey {
+        name: backlog::BACKLOG_OVERFLOW_POLICY,
+        config_type: ConfigType::String,
+        doc: "reject: a produce past the cap fails with POLICY_VIOLATION. drop-oldest: the oldest records are dropped to keep the newest within the cap.",
+        default: |_| "reject".into(),
+        apply: |v, _| one_of(v, &backlog::OverflowPolicy::NAMES),
     },
     ConfigKey {
         name: "unclean.leader.election.enable",

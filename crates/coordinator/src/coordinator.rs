@@ -254,6 +254,20 @@ impl GroupCoordinator {
         }
     }
 
+    /// The lowest offset committed for `topic`/`partition` by `group`, or by any group when
+    /// `group` is None: where the slowest consumer resumes. None if nobody committed one.
+    pub fn min_committed_offset(&self, topic: &str, partition: i32, group: Option<&str>) -> Option<i64> {
+        let key = (topic.to_string(), partition);
+        match group {
+            Some(g) => self.groups.get(g)?.offsets.get(&key).map(|o| o.offset),
+            None => self
+                .groups
+                .values()
+                .filter_map(|g| g.offsets.get(&key).map(|o| o.offset))
+                .min(),
+        }
+    }
+
     /// ListGroups, filtered by state names (case-insensitive; empty = all).
     pub fn list_groups(&self, states: &[String]) -> Vec<GroupListing> {
         self.groups

@@ -8,6 +8,7 @@
 //!
 //! The on-disk format is described in `docs/ON_DISK_FORMAT.md` at the repository root.
 
+mod backlog;
 mod batch;
 mod checkpoint;
 mod config;

@@ -13,6 +13,7 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
+use crate::backlog::{self, Incoming};
 use crate::broker::{now_ms, Broker};
 use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
 use crate::errors::log_error;
@@ -54,6 +55,8 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ProduceRequest) -
         } else {
             broker.registry.topic(td.name.0.as_str())
         };
+        // Peak shaving (issue #4): the topic's backlog cap, if any; see backlog.rs.
+        let policy = topic.as_ref().and_then(|t| t.backlog_policy());
         let mut parts = Vec::with_capacity(td.partition_data.len());
         for (pi, pd) in td.partition_data.into_iter().enumerate() {
             if !valid_acks {
@@ -73,14 +76,31 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ProduceRequest) -
                 ));
                 continue;
             }
+            let reference = policy.as_ref().and_then(|p| {
+                broker
+                    .groups
+                    .min_committed_offset(&partition.topic, pd.index, p.group.as_deref())
+            });
             // Written as received (a slice of the request frame); the log writes each batch's
-            // new base offset beside it rather than copying the batch to patch it.
+            // new base offset beside it rather than copying the batch to patch it. The backlog
+            // check holds the same lock, so concurrent producers cannot overshoot the cap.
             let result = {
                 let mut log = partition.log();
-                log.append(&records, now).map(|info| (info, log.log_start_offset()))
+                let refused = match &policy {
+                    Some(p) => backlog::admit(p, &mut log, Incoming::of(&records), reference),
+                    None => Ok(None),
+                };
+                refused.and_then(|refused| match refused {
+                    Some(why) => Ok(Err(why)),
+                    None => log.append(&records, now).map(|info| Ok((info, log.log_start_offset()))),
+                })
             };
             match result {
-                Ok((info, log_start_offset)) => {
+                Ok(Err(why)) => {
+                    tracing::debug!(topic = %partition.topic, partition = pd.index, reason = %why, "produce refused");
+                    parts.push(partition_error(pd.index, ResponseError::PolicyViolation, Some(why)));
+                }
+                Ok(Ok((info, log_start_offset))) => {
                     partition.publish_log_end(info.last_offset + 1);
                     parts.push(
                         PartitionProduceResponse::default()

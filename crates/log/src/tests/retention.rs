@@ -91,3 +91,49 @@ fn enforce_retention_by_bytes_keeps_at_least_retention_bytes() {
     assert!(log.size_bytes() - log.segments[0].size < 1500);
     assert_eq!(log.enforce_retention(0).expect("idempotent"), 0);
 }
+
+#[test]
+fn bytes_from_counts_whole_batches_across_segments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = open_tiny(dir.path());
+    let mut sizes = Vec::new();
+    for i in 0..20 {
+        let before = log.size_bytes();
+        append(&mut log, BatchBuilder::new(2).value_len(200).timestamp(i * 100));
+        sizes.push(log.size_bytes() - before);
+    }
+    assert!(log.segment_count() > 1, "tiny segments roll");
+    let total: u64 = sizes.iter().sum();
+    assert_eq!(log.bytes_from(0).expect("bytes"), total);
+    // Offset 5 is inside the third batch (offsets 4..=5): that whole batch is still to read.
+    assert_eq!(log.bytes_from(5).expect("bytes"), sizes[2..].iter().sum::<u64>());
+    assert_eq!(log.bytes_from(39).expect("bytes"), sizes[19]);
+    assert_eq!(log.bytes_from(40).expect("bytes"), 0);
+    log.delete_records_before(10).expect("delete");
+    // Below the log start counts from the log start.
+    assert_eq!(log.bytes_from(0).expect("bytes"), sizes[5..].iter().sum::<u64>());
+}
+
+#[test]
+fn drop_before_moves_start_in_memory_and_persists_when_segments_go() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = open_tiny(dir.path());
+    fill(&mut log, 20);
+    let first_segment_end = log.segment_base_offsets()[1];
+    assert!(first_segment_end > 1);
+    // Inside the oldest segment: memory only.
+    assert_eq!(log.drop_before(1).expect("drop"), 1);
+    assert_eq!(read_all(&log)[0].base_offset, 1);
+    assert_eq!(log.drop_before(0).expect("no effect"), 1);
+    drop(log); // crash: the records of the oldest segment come back
+    let mut log = open_tiny(dir.path());
+    assert_eq!(log.log_start_offset(), 0);
+    // Past a whole segment: persisted, and the segment is gone.
+    let segments = log.segment_count();
+    assert_eq!(log.drop_before(first_segment_end).expect("drop"), first_segment_end);
+    assert_eq!(log.segment_count(), segments - 1);
+    drop(log);
+    let mut log = open_tiny(dir.path());
+    assert_eq!(log.log_start_offset(), first_segment_end);
+    assert_eq!(log.drop_before(1_000).expect("clamped"), 20);
+}
