@@ -50,6 +50,9 @@ pub struct Limits {
     pub max_in_flight_per_connection: usize,
     /// max.connections: past it, a new connection is closed at once with a log line.
     pub max_connections: usize,
+    /// max.connections.per.ip: connections from one client address at once; past it, a new
+    /// connection from that address is closed at once with a log line (others are unaffected).
+    pub max_connections_per_ip: usize,
     /// Fetch requests parked in long poll at once; past it, a fetch is answered immediately
     /// with whatever data it has (possibly none), as if max_wait_ms had elapsed.
     pub max_delayed_fetches: usize,
@@ -70,6 +73,7 @@ impl Default for Limits {
             max_frame_bytes: 100 * 1024 * 1024,
             max_in_flight_per_connection: 128,
             max_connections: 10_000,
+            max_connections_per_ip: 10_000,
             max_delayed_fetches: 10_000,
             max_fetch_response_bytes: 55 * 1024 * 1024,
             max_partitions_per_request: 100_000,
@@ -166,6 +170,9 @@ impl BrokerConfig {
         }
         if l.max_in_flight_per_connection == 0 || l.max_in_flight_per_connection > MAX_IN_FLIGHT_CEILING {
             return Err(invalid("max-in-flight", format!("must be 1..={MAX_IN_FLIGHT_CEILING}")));
+        }
+        if l.max_connections_per_ip == 0 {
+            return Err(invalid("max.connections.per.ip", "must be > 0"));
         }
         if l.max_connections == 0 {
             return Err(invalid("max-connections", "must be > 0"));

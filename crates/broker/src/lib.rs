@@ -7,6 +7,7 @@ pub mod backlog;
 pub mod broker;
 pub mod config;
 pub mod connection;
+pub mod connection_limits;
 pub mod dispatch;
 pub mod errors;
 pub mod flusher;

@@ -3,7 +3,6 @@
 //! Shutdown order: stop accepting, tell connections to stop reading, let each answer what it
 //! already read (bounded by a grace period), then flush and close every log.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use tokio::task::JoinSet;
 use crate::broker::{now_ms, Broker, StartError};
 use crate::config::BrokerConfig;
 use crate::connection;
+use crate::connection_limits::{ConnectionLimits, Refusal};
 
 /// How long in-flight requests get to finish at shutdown (long polls are bounded by their
 /// max_wait_ms, which clients keep well below this).
@@ -64,7 +64,8 @@ impl Server {
     pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
         let broker = self.broker;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let live = Arc::new(AtomicUsize::new(0));
+        let limits = &broker.config.limits;
+        let slots = ConnectionLimits::new(limits.max_connections, limits.max_connections_per_ip);
         let mut conns = JoinSet::new();
         let housekeeping = tokio::spawn(housekeeping(Arc::clone(&broker), shutdown_rx.clone()));
         let group_timer = tokio::spawn(group_timer(Arc::clone(&broker), shutdown_rx.clone()));
@@ -81,17 +82,21 @@ impl Server {
                             continue;
                         }
                     };
-                    let max = broker.config.limits.max_connections;
-                    if live.load(Ordering::Acquire) >= max {
-                        tracing::warn!(%peer, max, "max.connections reached; closing new connection");
-                        drop(stream);
-                        continue;
-                    }
-                    live.fetch_add(1, Ordering::AcqRel);
-                    let (b, rx, l) = (Arc::clone(&broker), shutdown_rx.clone(), Arc::clone(&live));
+                    let slot = match slots.try_admit(peer.ip()) {
+                        Ok(slot) => slot,
+                        Err(Refusal::Total(max)) => {
+                            tracing::warn!(%peer, max, "max.connections reached; closing new connection");
+                            continue;
+                        }
+                        Err(Refusal::PerIp(max)) => {
+                            tracing::warn!(%peer, max, "max.connections.per.ip reached; closing new connection");
+                            continue;
+                        }
+                    };
+                    let (b, rx) = (Arc::clone(&broker), shutdown_rx.clone());
                     conns.spawn(async move {
                         connection::serve(b, stream, peer, rx).await;
-                        l.fetch_sub(1, Ordering::AcqRel);
+                        drop(slot);
                     });
                 }
                 Some(_) = conns.join_next(), if !conns.is_empty() => {}

@@ -74,6 +74,17 @@ pub struct Client {
 }
 
 impl Client {
+    /// Connects from a chosen local address (any 127.x.y.z works on loopback), to test limits
+    /// that depend on the client's address.
+    pub async fn connect_from(local: std::net::IpAddr, addr: SocketAddr) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind(SocketAddr::new(local, 0)).expect("bind");
+        Client {
+            stream: socket.connect(addr).await.expect("connect"),
+            next_correlation: 1,
+        }
+    }
+
     pub async fn connect(addr: SocketAddr) -> Client {
         Client {
             stream: TcpStream::connect(addr).await.expect("connect"),

@@ -71,6 +71,23 @@ async fn max_connections_exactly_served_one_more_closed() {
     assert!(is_served(&mut second).await);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_connections_per_ip_exactly_served_one_more_closed_other_ip_served() {
+    let b = TestBroker::start_with(|c| c.limits.max_connections_per_ip = 2).await;
+    let here: std::net::IpAddr = [127, 0, 0, 1].into();
+    let mut first = Client::connect_from(here, b.addr).await;
+    let mut second = Client::connect_from(here, b.addr).await;
+    assert!(is_served(&mut first).await && is_served(&mut second).await);
+    let mut third = Client::connect_from(here, b.addr).await;
+    assert!(
+        !is_served(&mut third).await,
+        "a third connection from the same address is closed"
+    );
+    let mut elsewhere = Client::connect_from([127, 0, 0, 2].into(), b.addr).await;
+    assert!(is_served(&mut elsewhere).await, "another address has its own allowance");
+    assert!(is_served(&mut first).await);
+}
+
 fn produce_to(topic: &str, partitions: i32) -> ProduceRequest {
     let data = (0..partitions)
         .map(|i| {

@@ -70,6 +70,9 @@ pub struct ServeSettings {
     /// max.connections [default: 10000]
     #[arg(long, env = "WHARF_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// max.connections.per.ip: connections from one client address [default: 10000]
+    #[arg(long, env = "WHARF_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<usize>,
     /// Fetches parked in long poll at once [default: 10000]
     #[arg(long, env = "WHARF_MAX_DELAYED_FETCHES")]
     pub max_delayed_fetches: Option<usize>,
@@ -150,6 +153,7 @@ impl ServeSettings {
             max_frame_bytes,
             max_in_flight,
             max_connections,
+            max_connections_per_ip,
             max_delayed_fetches,
             max_fetch_bytes,
             max_partitions_per_request,
@@ -208,6 +212,7 @@ impl ServeSettings {
         set!(self.max_frame_bytes => l.max_frame_bytes);
         set!(self.max_in_flight => l.max_in_flight_per_connection);
         set!(self.max_connections => l.max_connections);
+        set!(self.max_connections_per_ip => l.max_connections_per_ip);
         set!(self.max_delayed_fetches => l.max_delayed_fetches);
         set!(self.max_fetch_bytes => l.max_fetch_response_bytes);
         set!(self.max_partitions_per_request => l.max_partitions_per_request);
