@@ -17,6 +17,7 @@ mod index;
 mod live;
 mod log;
 mod open;
+mod producer_ids;
 mod producer_snapshot;
 mod producer_state;
 mod producers;
@@ -43,6 +44,7 @@ pub use config::{
 pub use error::LogError;
 pub use index::{OFFSET_INDEX_ENTRY_BYTES, TIME_INDEX_ENTRY_BYTES};
 pub use log::{AppendInfo, Log};
+pub use producer_ids::{ProducerIdAllocator, PRODUCER_ID_BLOCK_FILE, PRODUCER_ID_BLOCK_SIZE};
 pub use producer_state::{
     BatchMetadata, ProducerEntry, ProducerState, SequenceCheck, BATCHES_PER_PRODUCER, NO_PRODUCER_EPOCH,
 };

@@ -4,6 +4,10 @@
 //! answers once the bytes are written (fsynced later by the flusher's interval); acks=-1 (all)
 //! queues the partitions for group commit and answers only when each is fsynced past the last
 //! appended offset, or with REQUEST_TIMED_OUT after timeout_ms. acks=0 writes no answer.
+//!
+//! Idempotent batches are checked by the log (wharf_log::ProducerState): a retried batch is
+//! answered with its original base offset and written once; a sequence gap gets
+//! OUT_OF_ORDER_SEQUENCE_NUMBER and an older epoch INVALID_PRODUCER_EPOCH for that partition.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,7 +85,14 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ProduceRequest) -
             };
             match result {
                 Ok((info, log_start_offset)) => {
-                    partition.publish_log_end(info.last_offset + 1);
+                    // A duplicate (an idempotent retry) wrote nothing and answers with the
+                    // original offsets; with acks=all it still waits for those to be durable,
+                    // since the first attempt may not have been synced yet.
+                    if info.is_duplicate {
+                        tracing::debug!(topic = %partition.topic, partition = pd.index, base_offset = info.base_offset, "duplicate idempotent batch");
+                    } else {
+                        partition.publish_log_end(info.last_offset + 1);
+                    }
                     parts.push(
                         PartitionProduceResponse::default()
                             .with_index(pd.index)
