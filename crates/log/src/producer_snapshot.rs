@@ -254,6 +254,27 @@ mod tests {
         assert!(decode(&encode(&sample(), 3), 10, 1000).is_none());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn decode_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = decode(&bytes, 10, 1000);
+        }
+
+        #[test]
+        fn decode_valid_header_with_arbitrary_body_never_panics(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            // A body behind a correct CRC reaches the field checks.
+            let mut bytes = encode(&ProducerState::new(10, 1000), 1 << 40);
+            bytes.truncate(HEADER_BYTES - 4);
+            bytes.extend_from_slice(&((body.len() / 40) as u32).to_be_bytes());
+            bytes.extend_from_slice(&body);
+            let crc = crc32c::crc32c(&bytes[CRC_FROM..]);
+            bytes[6..10].copy_from_slice(&crc.to_be_bytes());
+            if let Some((_, state)) = decode(&bytes, 10, 1000) {
+                proptest::prop_assert!(state.len() <= 10);
+            }
+        }
+    }
+
     #[test]
     fn decode_with_smaller_limit_evicts_down_to_it() {
         let (_, s) = decode(&encode(&sample(), 4), 1, 1000).expect("valid");
