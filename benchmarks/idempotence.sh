@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
 # Idempotent vs plain produce throughput, in the same run against the same broker (issue #5): kcat
-# (librdkafka) sends 1,000,000 × 100 B messages with acks=all three ways, ROUNDS times, rotating
-# which goes first so page-cache writeback and other load on the machine fall on all alike:
-#   plain      enable.idempotence=false, librdkafka's default window (max.in.flight 1,000,000)
-#   plain-5    enable.idempotence=false, max.in.flight=5: the window idempotence imposes
-#   idem       enable.idempotence=true (librdkafka caps max.in.flight at 5)
-# idem / plain is what a client sees; idem / plain-5 isolates the broker's cost of checking
-# sequences, as does the broker CPU per million messages (from /proc/PID/stat) printed for each.
-# Needs: a built broker (WHARF, default target/ci/wharf) and kcat.
+# (librdkafka) sends 1,000,000 × 100 B messages with acks=all, with enable.idempotence=true and
+# without, ROUNDS times, alternating which goes first so page-cache writeback and other load on
+# the machine fall on both alike. For each run it prints msgs/s and the CPU seconds per million
+# messages of the broker (/proc/PID/stat) and of kcat (/usr/bin/time), so a difference can be
+# placed on the side that causes it.
+# Needs: a built broker (WHARF, default target/ci/wharf), kcat, /usr/bin/time, bc.
 #
 #   benchmarks/idempotence.sh [DATA_DIR] [ROUNDS]     (default target/bench-idem, 5)
 set -euo pipefail
@@ -20,7 +18,7 @@ B=127.0.0.1:$PORT
 COUNT=1000000
 rm -rf "$DIR" && mkdir -p "$DIR"
 
-echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(df -h "$DIR" | awk 'NR==2 {print $1}')"
+echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(df -h "$DIR" | awk 'NR==2 {print $1}'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "kcat $(kcat -V | grep -m1 -o 'Version [0-9.]*'), $(kcat -V | grep -m1 -o 'librdkafka [0-9.]*'); broker $WHARF"
 printf 'x%.0s' $(seq 99) | awk -v n=$COUNT '{for (i = 0; i < n; i++) print}' > "$DIR/m100.txt"
 
@@ -28,34 +26,28 @@ RUST_LOG=warn "$WHARF" serve --listen "$B" --data-dir "$DIR/data" 2> "$DIR/broke
 BROKER=$!
 trap 'kill $BROKER 2>/dev/null || true' EXIT
 sleep 1
-
 TCK=$(getconf CLK_TCK)
 cpu() { awk -v t="$TCK" '{printf "%.3f", ($14 + $15) / t}' /proc/$BROKER/stat; }
 
-# Prints "msgs/s broker-CPU-seconds-per-million" for one kcat run; $1 topic, then kcat -X options.
+# Prints "msgs/s broker-cpu-s/M kcat-cpu-s/M" for one run; $1 topic, $2 true/false idempotence.
 run() {
-    local topic=$1 s0 s1 c0 c1 got
-    shift
+    local s0 s1 c0 c1 got
     c0=$(cpu); s0=$(date +%s.%N)
-    kcat -P -b $B -t "$topic" -X linger.ms=5 -X batch.size=1000000 -X acks=all "$@" \
+    /usr/bin/time -o "$DIR/time" -f "%U %S" kcat -P -b $B -t "$1" -X linger.ms=5 -X batch.size=1000000 \
+        -X acks=all -X enable.idempotence="$2" \
         -X queue.buffering.max.messages=2000000 -X queue.buffering.max.kbytes=2097151 -l "$DIR/m100.txt"
     s1=$(date +%s.%N); c1=$(cpu)
-    got=$(kcat -C -b $B -t "$topic" -o beginning -e -q -f '\n' | wc -l)
-    [ "$got" -eq $COUNT ] || { echo "topic $topic holds $got messages, expected $COUNT" >&2; exit 1; }
-    echo "$(echo "$COUNT / ($s1 - $s0)" | bc) $(echo "($c1 - $c0) * 1000000 / $COUNT" | bc -l)"
+    got=$(kcat -C -b $B -t "$1" -o beginning -e -q -f '\n' | wc -l)
+    [ "$got" -eq $COUNT ] || { echo "topic $1 holds $got messages, expected $COUNT" >&2; exit 1; }
+    awk -v n=$COUNT -v w="$(echo "$s1 - $s0" | bc)" -v b="$(echo "$c1 - $c0" | bc)" \
+        '{printf "%.0f %.3f %.3f\n", n / w, b * 1e6 / n, ($1 + $2) * 1e6 / n}' "$DIR/time"
 }
 
-declare -A CONF=(
-    [plain]="-X enable.idempotence=false"
-    [plain-5]="-X enable.idempotence=false -X max.in.flight=5"
-    [idem]="-X enable.idempotence=true"
-)
-ORDERS=("plain plain-5 idem" "idem plain plain-5" "plain-5 idem plain")
 for round in $(seq "$ROUNDS"); do
-    declare -A R=()
-    for kind in ${ORDERS[$(((round - 1) % 3))]}; do
-        # shellcheck disable=SC2086 # CONF values are option lists
-        R[$kind]=$(run "$kind-$round" ${CONF[$kind]})
-    done
-    echo "${R[plain]} ${R[plain-5]} ${R[idem]}" | awk -v r="$round" '{printf "round %d: plain %8.0f msgs/s (cpu %.3f s/M), plain-5 %8.0f (cpu %.3f), idem %8.0f (cpu %.3f); idem/plain %.3f, idem/plain-5 %.3f\n", r, $1, $2, $3, $4, $5, $6, $5 / $1, $5 / $3}'
+    if [ $((round % 2)) -eq 1 ]; then
+        plain=$(run "plain-$round" false); idem=$(run "idem-$round" true)
+    else
+        idem=$(run "idem-$round" true); plain=$(run "plain-$round" false)
+    fi
+    echo "$plain $idem" | awk -v r="$round" '{printf "round %d: plain %8.0f msgs/s (CPU per M: broker %.2f s, kcat %.2f s), idempotent %8.0f msgs/s (broker %.2f s, kcat %.2f s); ratio %.3f\n", r, $1, $2, $3, $4, $5, $6, $4 / $1}'
 done
