@@ -16,7 +16,7 @@
 //! The check runs under the partition's log lock, so concurrent producers cannot overshoot the
 //! cap together. Topics without a cap pay one `Option` check per partition.
 
-use wharf_log::{batch_size_at, BatchHeader, Log, LogError};
+use wharf_log::{batch_size_at, BatchHeader, Log, LogError, SequenceCheck};
 
 use crate::topic_config::TopicOverrides;
 
@@ -131,15 +131,16 @@ pub fn measure(policy: &BacklogPolicy, log: &Log, reference: Option<i64>) -> Res
 pub fn admit(
     policy: &BacklogPolicy,
     log: &mut Log,
-    incoming: Incoming,
+    records: &[u8],
     reference: Option<i64>,
 ) -> Result<Option<String>, LogError> {
+    let incoming = Incoming::of(records);
     let backlog = measure(policy, log, reference)?;
     let over_messages = policy
         .max_messages
         .filter(|m| backlog.messages + incoming.messages > *m);
     let over_bytes = policy.max_bytes.filter(|m| backlog.bytes + incoming.bytes > *m as u64);
-    if over_messages.is_none() && over_bytes.is_none() {
+    if over_messages.is_none() && over_bytes.is_none() || is_duplicate_retry(log, records) {
         return Ok(None);
     }
     let refusal = || {
@@ -172,6 +173,22 @@ pub fn admit(
     }
     log.drop_before(keep_from)?;
     Ok(None)
+}
+
+/// An idempotent producer's retry of a batch already in the log is answered with its original
+/// offset by the append and writes nothing, so a full backlog must not refuse it: the first
+/// attempt was accepted, and refusing the retry would tell the producer it was not.
+fn is_duplicate_retry(log: &Log, records: &[u8]) -> bool {
+    let Some(batch) = batch_size_at(records).and_then(|size| records.get(..size)) else {
+        return false;
+    };
+    let Ok(header) = BatchHeader::parse(batch) else {
+        return false;
+    };
+    matches!(
+        log.producer_state().check_append(&[header]),
+        Ok(SequenceCheck::Duplicate(_))
+    )
 }
 
 /// The smallest offset >= `from` whose bytes to the log end are at most `budget` (binary
@@ -244,12 +261,18 @@ mod tests {
         let p = policy(Some(10), None, OverflowPolicy::Reject);
         let incoming = Incoming::of(&two_records());
         assert_eq!(incoming.messages, 2);
-        assert_eq!(admit(&p, &mut log, incoming, None).expect("admit"), None, "8 + 2 = 10");
+        assert_eq!(
+            admit(&p, &mut log, &two_records(), None).expect("admit"),
+            None,
+            "8 + 2 = 10"
+        );
         log.append(&two_records(), 0).expect("append");
-        let why = admit(&p, &mut log, incoming, None).expect("admit").expect("refused");
+        let why = admit(&p, &mut log, &two_records(), None)
+            .expect("admit")
+            .expect("refused");
         assert!(why.contains("10 messages + 2 new > max.backlog.messages=10"), "{why}");
         // The group has read 4: the backlog is 6, so 2 more fit.
-        assert_eq!(admit(&p, &mut log, incoming, Some(4)).expect("admit"), None);
+        assert_eq!(admit(&p, &mut log, &two_records(), Some(4)).expect("admit"), None);
     }
 
     #[test]
@@ -258,12 +281,11 @@ mod tests {
         let mut log = Log::open(dir.path(), tiny_config(), 0).expect("open");
         let size = fill(&mut log, 3);
         let p = policy(None, Some(4 * size as i64), OverflowPolicy::Reject);
-        let incoming = Incoming::of(&two_records());
-        assert_eq!(admit(&p, &mut log, incoming, None).expect("admit"), None);
+        assert_eq!(admit(&p, &mut log, &two_records(), None).expect("admit"), None);
         log.append(&two_records(), 0).expect("append");
-        assert!(admit(&p, &mut log, incoming, None).expect("admit").is_some());
+        assert!(admit(&p, &mut log, &two_records(), None).expect("admit").is_some());
         // Offset 3 lies in the second batch: three batches left to read, so one more fits.
-        assert_eq!(admit(&p, &mut log, incoming, Some(3)).expect("admit"), None);
+        assert_eq!(admit(&p, &mut log, &two_records(), Some(3)).expect("admit"), None);
     }
 
     #[test]
@@ -272,13 +294,29 @@ mod tests {
         let mut log = Log::open(dir.path(), tiny_config(), 0).expect("open");
         fill(&mut log, 5); // offsets 0..10
         let p = policy(Some(6), None, OverflowPolicy::DropOldest);
-        let incoming = Incoming::of(&two_records());
-        assert_eq!(admit(&p, &mut log, incoming, None).expect("admit"), None);
+        assert_eq!(admit(&p, &mut log, &two_records(), None).expect("admit"), None);
         assert_eq!(log.log_start_offset(), 6, "10 + 2 - 6");
         // A single produce larger than the cap can never fit: refused, nothing dropped.
-        let big = Incoming { messages: 7, bytes: 1 };
-        assert!(admit(&p, &mut log, big, None).expect("admit").is_some());
+        let big = BatchBuilder::new(7).value_len(1).build();
+        assert!(admit(&p, &mut log, &big, None).expect("admit").is_some());
         assert_eq!(log.log_start_offset(), 6);
+    }
+
+    #[test]
+    fn admit_full_backlog_lets_idempotent_retry_through_as_duplicate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log = Log::open(dir.path(), tiny_config(), 0).expect("open");
+        let p = policy(Some(2), None, OverflowPolicy::Reject);
+        let first = BatchBuilder::new(2).producer(7, 0, 0).build();
+        assert_eq!(admit(&p, &mut log, &first, None).expect("admit"), None);
+        let info = log.append(&first, 0).expect("append");
+        // The acknowledgement was lost; the producer retries into a now-full backlog.
+        assert_eq!(admit(&p, &mut log, &first, None).expect("admit"), None);
+        let retry = log.append(&first, 0).expect("append");
+        assert!(retry.is_duplicate);
+        assert_eq!((retry.base_offset, log.log_end_offset()), (info.base_offset, 2));
+        let next = BatchBuilder::new(2).producer(7, 0, 2).build();
+        assert!(admit(&p, &mut log, &next, None).expect("admit").is_some());
     }
 
     #[test]
@@ -287,10 +325,7 @@ mod tests {
         let mut log = Log::open(dir.path(), tiny_config(), 0).expect("open");
         let size = fill(&mut log, 5);
         let p = policy(None, Some(3 * size as i64), OverflowPolicy::DropOldest);
-        assert_eq!(
-            admit(&p, &mut log, Incoming::of(&two_records()), None).expect("admit"),
-            None
-        );
+        assert_eq!(admit(&p, &mut log, &two_records(), None).expect("admit"), None);
         assert_eq!(log.bytes_from(log.log_start_offset()).expect("bytes"), 2 * size);
         assert_eq!(log.log_start_offset(), 6);
     }

@@ -2,10 +2,11 @@
 //! commit flusher and the long-poll budget.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
+use wharf_log::{LogError, ProducerIdAllocator};
 
 use crate::config::BrokerConfig;
 use crate::flusher::Flusher;
@@ -23,6 +24,8 @@ pub struct Broker {
     pub delayed_fetches: Arc<Semaphore>,
     /// Consumer groups and committed offsets (classic protocol).
     pub groups: Arc<Groups>,
+    /// Producer ids for InitProducerId, reserved durably in blocks.
+    producer_ids: Mutex<ProducerIdAllocator>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +36,8 @@ pub enum StartError {
     Flusher(std::io::Error),
     #[error(transparent)]
     OffsetsTopic(#[from] OffsetsTopicError),
+    #[error("cannot open the producer id allocator: {0}")]
+    ProducerIds(#[source] LogError),
 }
 
 impl Broker {
@@ -56,7 +61,14 @@ impl Broker {
             config.group_limits.clone(),
             Arc::clone(&flusher),
         )?);
+        let producer_ids = ProducerIdAllocator::open(
+            &config
+                .data_dir
+                .join(crate::api::init_producer_id::TRANSACTION_STATE_DIR),
+        )
+        .map_err(StartError::ProducerIds)?;
         Ok(Arc::new(Broker {
+            producer_ids: Mutex::new(producer_ids),
             config,
             registry,
             flusher,
@@ -64,6 +76,12 @@ impl Broker {
             delayed_fetches,
             groups,
         }))
+    }
+
+    /// The producer id allocator. A poisoned lock means a panic mid-allocation; the allocator's
+    /// state is only ever advanced after its checkpoint is durable, so it is still safe to use.
+    pub fn producer_ids(&self) -> MutexGuard<'_, ProducerIdAllocator> {
+        self.producer_ids.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// host and port clients are told to connect to.

@@ -152,6 +152,7 @@ fn route(broker: &Arc<Broker>, ctx: RequestContext, mut body: Bytes) -> Result<A
         ApiKey::DescribeConfigs => api::describe_configs::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::IncrementalAlterConfigs => api::alter_configs::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::DeleteRecords => api::delete_records::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::InitProducerId => api::init_producer_id::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::DescribeCluster => api::describe_cluster::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::FindCoordinator => api::find_coordinator::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::JoinGroup => api::join_group::handle(broker, &ctx, decode(&ctx, b)?),

@@ -12,6 +12,10 @@ pub fn log_error(e: &LogError) -> ResponseError {
     match e {
         LogError::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
         LogError::CorruptBatch { .. } => ResponseError::CorruptMessage,
+        LogError::InvalidRecord { .. } => ResponseError::InvalidRecord,
+        LogError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
+        // Kafka answers this, not PRODUCER_FENCED, since 2.7 (KIP-588): clients may recover.
+        LogError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
         LogError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
         LogError::InvalidOffset { .. } => ResponseError::OffsetOutOfRange,
         LogError::StorageFailed { .. }

@@ -280,8 +280,11 @@ impl Registry {
         overrides: &TopicOverrides,
     ) -> Result<LogConfig, RegistryError> {
         validate_topic_name(name)?;
-        // The internal offsets log lives in this directory name (offsets_topic.rs).
-        if self.topic(name).is_some() || name == crate::offsets_topic::OFFSETS_TOPIC {
+        // Internal state lives in these directory names (offsets_topic.rs, init_producer_id.rs).
+        if self.topic(name).is_some()
+            || name == crate::offsets_topic::OFFSETS_TOPIC
+            || name == crate::api::init_producer_id::TRANSACTION_STATE_DIR
+        {
             return Err(RegistryError::TopicExists(name.to_string()));
         }
         if partitions < 1 || partitions > self.max_partitions_per_topic {

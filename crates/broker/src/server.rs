@@ -137,7 +137,8 @@ impl Server {
     }
 }
 
-/// Time-based segment rolls and retention, checked every retention_check_interval_ms.
+/// Time-based segment rolls, retention and idle producer-id expiry, checked every
+/// retention_check_interval_ms.
 async fn housekeeping(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
     let every = Duration::from_millis(broker.config.retention_check_interval_ms);
     loop {
@@ -150,6 +151,10 @@ async fn housekeeping(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) 
             let now = now_ms();
             for p in b.registry.all_partitions() {
                 let mut log = p.log();
+                let expired = log.expire_producers(now);
+                if expired > 0 {
+                    tracing::debug!(topic = %p.topic, partition = p.index, producers = expired, "expired idle producer ids");
+                }
                 if let Err(e) = log.maybe_roll(now) {
                     tracing::error!(topic = %p.topic, partition = p.index, error = %e, "segment roll failed");
                 }

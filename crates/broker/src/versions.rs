@@ -6,6 +6,7 @@
 //!   2.11.1 derives compression support from Produce v0–v2 being advertised and otherwise falls
 //!   back to uncompressed produce (KAFKA-18659).
 //! - Fetch starts at 4, the first version that carries RecordBatch v2 and the last stable offset.
+//! - InitProducerId stops at 5: v6 is KIP-939's two-phase commit.
 //! - Nothing above the newest version whose semantics are implemented (e.g. Produce v12+ belongs
 //!   to KIP-890 transactions, Fetch v17+ to KIP-853 replica directories).
 
@@ -42,6 +43,7 @@ pub const SUPPORTED_APIS: &[SupportedApi] = &[
     api(ApiKey::CreateTopics, 2, 7),
     api(ApiKey::DeleteTopics, 1, 6),
     api(ApiKey::DeleteRecords, 0, 2),
+    api(ApiKey::InitProducerId, 0, 5),
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::DeleteGroups, 0, 2),

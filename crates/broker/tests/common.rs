@@ -6,7 +6,13 @@
 use std::net::SocketAddr;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{
+    ApiKey, CreateTopicsRequest, CreateTopicsResponse, FetchRequest, ProduceRequest, RequestHeader, ResponseHeader,
+    TopicName,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -142,20 +148,34 @@ impl Client {
 
 /// A v2 record batch of `n` records with values `"{prefix}-{i}"` and timestamps `ts0 + i`.
 pub fn batch(prefix: &str, n: usize, ts0: i64, compression: Compression) -> Bytes {
+    producer_batch(prefix, n, ts0, compression, (-1, -1, -1))
+}
+
+/// Like [`batch`], from an idempotent producer: `(producer_id, producer_epoch, base_sequence)`.
+pub fn idempotent_batch(prefix: &str, n: usize, producer: (i64, i16, i32)) -> Bytes {
+    producer_batch(prefix, n, 1000, Compression::None, producer)
+}
+
+fn producer_batch(prefix: &str, n: usize, ts0: i64, compression: Compression, producer: (i64, i16, i32)) -> Bytes {
+    let (producer_id, producer_epoch, base_sequence) = producer;
     let records: Vec<Record> = (0..n)
         .map(|i| Record {
             transactional: false,
             control: false,
             delete_horizon: false,
             partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
+            producer_id,
+            producer_epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
             // kafka-protocol's encoder starts a new batch whenever offset - sequence changes,
-            // so sequence runs with the offset; the first record's -1 is the batch's base
-            // sequence, which is what a non-idempotent producer sends.
-            sequence: i as i32 - 1,
+            // so sequence runs with the offset; the first record's sequence is the batch's base
+            // sequence (-1 for a non-idempotent producer; the rest are then ignored).
+            sequence: if base_sequence < 0 {
+                i as i32 - 1
+            } else {
+                base_sequence + i as i32
+            },
             timestamp: ts0 + i as i64,
             key: Some(Bytes::from(format!("k{i}"))),
             value: Some(Bytes::from(format!("{prefix}-{i}"))),
@@ -217,4 +237,58 @@ pub async fn join_group(c: &mut Client, group: &str, version: i16) -> kafka_prot
 
 pub fn group_id(g: &str) -> kafka_protocol::messages::GroupId {
     kafka_protocol::messages::GroupId(StrBytes::from_string(g.to_string()))
+}
+
+pub fn name(s: &str) -> TopicName {
+    TopicName(StrBytes::from_string(s.to_string()))
+}
+
+pub async fn create(c: &mut Client, topic: &str, partitions: i32, configs: &[(&str, &str)]) -> CreateTopicsResponse {
+    let t = CreatableTopic::default()
+        .with_name(name(topic))
+        .with_num_partitions(partitions)
+        .with_replication_factor(1)
+        .with_configs(
+            configs
+                .iter()
+                .map(|(k, v)| {
+                    CreatableTopicConfig::default()
+                        .with_name(StrBytes::from_string(k.to_string()))
+                        .with_value(Some(StrBytes::from_string(v.to_string())))
+                })
+                .collect(),
+        );
+    c.call(
+        ApiKey::CreateTopics,
+        7,
+        &CreateTopicsRequest::default()
+            .with_topics(vec![t])
+            .with_timeout_ms(5000),
+    )
+    .await
+}
+
+pub fn produce_req(topic: &str, partition: i32, records: Bytes, acks: i16) -> ProduceRequest {
+    ProduceRequest::default()
+        .with_acks(acks)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(name(topic))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(partition)
+                .with_records(Some(records))])])
+}
+
+pub fn fetch_req(topic: &str, partition: i32, offset: i64, max_wait_ms: i32, min_bytes: i32) -> FetchRequest {
+    FetchRequest::default()
+        .with_max_wait_ms(max_wait_ms)
+        .with_min_bytes(min_bytes)
+        .with_max_bytes(50 * 1024 * 1024)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default().with_topic(name(topic)).with_partitions(
+            vec![FetchPartition::default()
+                .with_partition(partition)
+                .with_fetch_offset(offset)
+                .with_partition_max_bytes(1024 * 1024)],
+        )])
 }

@@ -185,6 +185,21 @@ async fn every_api_every_version_answers_without_error() {
         assert_eq!(r.topics[0].partitions[0].error_code, 0, "DeleteRecords v{v}");
         assert_eq!(r.topics[0].partitions[0].low_watermark, v as i64);
     }
+    let mut producer_ids = Vec::new();
+    for v in range(ApiKey::InitProducerId) {
+        let req = InitProducerIdRequest::default()
+            .with_transactional_id(None)
+            .with_transaction_timeout_ms(60_000)
+            .with_producer_id(ProducerId(if v >= 3 { 7 } else { -1 }))
+            .with_producer_epoch(if v >= 3 { 0 } else { -1 });
+        let r: InitProducerIdResponse = c.call(ApiKey::InitProducerId, v, &req).await;
+        assert_eq!((r.error_code, r.producer_epoch), (0, 0), "InitProducerId v{v}");
+        producer_ids.push(r.producer_id.0);
+    }
+    assert!(
+        producer_ids.windows(2).all(|w| w[0] < w[1]),
+        "fresh ids: {producer_ids:?}"
+    );
     for v in range(ApiKey::DescribeCluster) {
         let r: DescribeClusterResponse = c
             .call(ApiKey::DescribeCluster, v, &DescribeClusterRequest::default())

@@ -37,6 +37,17 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: u32 = 1024 * 1024 + 12;
 /// Seven days, Kafka's default for `segment.ms` and `retention.ms`.
 pub const SEVEN_DAYS_MS: i64 = 7 * 24 * 60 * 60 * 1000;
 
+/// Kafka's default `producer.id.expiration.ms`: one day.
+pub const DEFAULT_PRODUCER_ID_EXPIRATION_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Default `max_producers`: producer state is about 200 bytes a producer, so 2 MB a partition
+/// at most, and a client that creates a new idempotent producer per request every few seconds
+/// still stays below it within the one-day expiry.
+pub const DEFAULT_MAX_PRODUCERS: usize = 10_000;
+
+/// Largest `max_producers`; also bounds how much of a producer snapshot file is ever read.
+pub const MAX_PRODUCERS_CEILING: usize = 100_000;
+
 // A batch must always fit in a segment that is otherwise empty.
 const _: () = assert!(MAX_SEGMENT_BYTES + MAX_APPEND_BYTES <= u32::MAX as u64 + 1);
 const _: () = assert!(MIN_MESSAGE_BYTES as u64 <= MIN_SEGMENT_BYTES);
@@ -61,6 +72,12 @@ pub struct LogConfig {
     /// `retention.bytes`: -1 = unlimited; otherwise delete the oldest whole segments
     /// while the log would still hold at least this many bytes without them.
     pub retention_bytes: i64,
+    /// `producer.id.expiration.ms`: an idempotent producer that has not appended to this
+    /// partition for this long is forgotten (its next batch is accepted at any sequence).
+    pub producer_id_expiration_ms: i64,
+    /// Producer ids whose state one partition keeps. At the bound a new producer evicts the one
+    /// that appended longest ago, which is then treated as unknown (as if expired).
+    pub max_producers: usize,
 }
 
 impl Default for LogConfig {
@@ -73,6 +90,8 @@ impl Default for LogConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             retention_ms: SEVEN_DAYS_MS,
             retention_bytes: -1,
+            producer_id_expiration_ms: DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+            max_producers: DEFAULT_MAX_PRODUCERS,
         }
     }
 }
@@ -113,6 +132,16 @@ impl LogConfig {
         }
         if self.retention_bytes < -1 {
             return invalid("retention_bytes", self.retention_bytes, "must be -1 or non-negative");
+        }
+        if self.producer_id_expiration_ms < 1 {
+            return invalid(
+                "producer_id_expiration_ms",
+                self.producer_id_expiration_ms,
+                "must be at least 1",
+            );
+        }
+        if !(1..=MAX_PRODUCERS_CEILING).contains(&self.max_producers) {
+            return invalid("max_producers", self.max_producers as i64, "must be in [1, 100000]");
         }
         Ok(())
     }
@@ -184,6 +213,26 @@ mod tests {
         assert!(c.validate().is_err());
         let c = LogConfig {
             retention_bytes: -2,
+            ..base.clone()
+        };
+        assert!(c.validate().is_err());
+        let c = LogConfig {
+            max_producers: MAX_PRODUCERS_CEILING,
+            ..base.clone()
+        };
+        assert!(c.validate().is_ok());
+        let c = LogConfig {
+            max_producers: MAX_PRODUCERS_CEILING + 1,
+            ..base.clone()
+        };
+        assert!(c.validate().is_err());
+        let c = LogConfig {
+            max_producers: 0,
+            ..base.clone()
+        };
+        assert!(c.validate().is_err());
+        let c = LogConfig {
+            producer_id_expiration_ms: 0,
             ..base.clone()
         };
         assert!(c.validate().is_err());

@@ -2,6 +2,8 @@
 //!
 //! The broker maps these to Kafka error codes in one exhaustive match:
 //! `MessageTooLarge` -> MESSAGE_TOO_LARGE, `CorruptBatch` -> CORRUPT_MESSAGE,
+//! `InvalidRecord` -> INVALID_RECORD, `OutOfOrderSequence` -> OUT_OF_ORDER_SEQUENCE_NUMBER,
+//! `InvalidProducerEpoch` -> INVALID_PRODUCER_EPOCH,
 //! `OffsetOutOfRange` -> OFFSET_OUT_OF_RANGE, `InvalidOffset` -> the request-specific
 //! OFFSET_OUT_OF_RANGE / INVALID_REQUEST, and `StorageFailed`, `Io`, `SegmentCorrupt`,
 //! `CheckpointCorrupt` -> KAFKA_STORAGE_ERROR. Variants name the failure; none carry
@@ -20,6 +22,27 @@ pub enum LogError {
     /// Input bytes are not a valid sequence of RecordBatch v2; nothing was written.
     #[error("corrupt record batch at byte {position} of the input: {reason}")]
     CorruptBatch { position: u64, reason: &'static str },
+
+    /// A batch the log refuses whole, though well formed (Kafka's INVALID_RECORD).
+    #[error("invalid record batch: {reason}")]
+    InvalidRecord { reason: &'static str },
+
+    /// An idempotent batch whose sequence does not continue its producer's last batch.
+    #[error("out of order sequence {sequence} for producer {producer_id} epoch {producer_epoch} (last sequence {last_sequence})")]
+    OutOfOrderSequence {
+        producer_id: i64,
+        producer_epoch: i16,
+        sequence: i32,
+        last_sequence: i32,
+    },
+
+    /// An idempotent batch from an older epoch than its producer's latest.
+    #[error("producer {producer_id} epoch {producer_epoch} is older than the last seen epoch {current_epoch}")]
+    InvalidProducerEpoch {
+        producer_id: i64,
+        producer_epoch: i16,
+        current_epoch: i16,
+    },
 
     /// A fetch or ListOffsets position outside `[log_start_offset, log_end_offset]`.
     #[error("offset {offset} is out of range [{log_start_offset}, {log_end_offset}]")]

@@ -2,7 +2,8 @@
 //!
 //! Stores Kafka RecordBatch v2 bytes exactly as received (never decompressing),
 //! assigns offsets, serves fetches and ListOffsets lookups, recovers after a crash,
-//! and applies DeleteRecords and retention. Synchronous and deterministic: time is
+//! applies DeleteRecords and retention, and keeps idempotent producers' sequence state
+//! (duplicates answered with their original offsets, gaps and stale epochs refused). Synchronous and deterministic: time is
 //! passed in as `now_ms`, and the filesystem sits behind [`Storage`] so tests can
 //! inject faults. Knows nothing of sockets or Kafka error codes.
 //!
@@ -17,6 +18,10 @@ mod index;
 mod live;
 mod log;
 mod open;
+mod producer_ids;
+mod producer_snapshot;
+mod producer_state;
+mod producers;
 mod retention;
 mod scan;
 mod segment;
@@ -33,11 +38,16 @@ pub use batch::{
     batch_size_at, validate_batches, BatchHeader, BatchesInfo, BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES, MAGIC_V2,
 };
 pub use config::{
-    LogConfig, DEFAULT_MAX_MESSAGE_BYTES, MAX_APPEND_BYTES, MAX_SEGMENT_BYTES, MAX_SEGMENT_INDEX_BYTES,
-    MIN_MESSAGE_BYTES, MIN_SEGMENT_BYTES, MIN_SEGMENT_INDEX_BYTES, SEVEN_DAYS_MS,
+    LogConfig, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PRODUCERS, DEFAULT_PRODUCER_ID_EXPIRATION_MS, MAX_APPEND_BYTES,
+    MAX_PRODUCERS_CEILING, MAX_SEGMENT_BYTES, MAX_SEGMENT_INDEX_BYTES, MIN_MESSAGE_BYTES, MIN_SEGMENT_BYTES,
+    MIN_SEGMENT_INDEX_BYTES, SEVEN_DAYS_MS,
 };
 pub use error::LogError;
 pub use index::{OFFSET_INDEX_ENTRY_BYTES, TIME_INDEX_ENTRY_BYTES};
 pub use log::{AppendInfo, Log};
+pub use producer_ids::{ProducerIdAllocator, PRODUCER_ID_BLOCK_FILE, PRODUCER_ID_BLOCK_SIZE};
+pub use producer_state::{
+    BatchMetadata, ProducerEntry, ProducerState, SequenceCheck, BATCHES_PER_PRODUCER, NO_PRODUCER_EPOCH,
+};
 pub use storage::{OsStorage, Storage, StorageFile};
 pub use sync::SyncPoint;

@@ -13,6 +13,8 @@ impl Log {
     /// or retention pass; existing segments are not rewritten.
     pub fn set_config(&mut self, config: LogConfig) -> Result<(), LogError> {
         config.validate()?;
+        self.producers
+            .set_limits(config.max_producers, config.producer_id_expiration_ms);
         self.config = config;
         Ok(())
     }
@@ -21,6 +23,7 @@ impl Log {
     /// afterwards (the broker calls this only once its listener and connections have stopped).
     pub fn close_in_place(&mut self) -> Result<(), LogError> {
         self.flush()?;
+        self.write_producer_snapshot(true)?;
         let marked = write_clean_shutdown(&*self.storage, &self.dir);
         self.fail_on_io(marked)
     }

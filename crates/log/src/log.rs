@@ -8,12 +8,17 @@
 //! (fail-stop: a failed fsync may have dropped dirty pages, so retrying could
 //! report data durable that is not).
 //!
+//! Idempotent batches are checked against `producers` before anything is written (a duplicate
+//! writes nothing and answers with the original offsets) and recorded after the write; the
+//! state is snapshotted at every roll so it is derived data, rebuilt on open (`producers.rs`).
+//!
 //! Opening and recovery live in `open.rs`, durability in `sync.rs`, deletion in
 //! `retention.rs`.
 
 use crate::batch::{batch_size_at, validate_batches, BatchHeader};
 use crate::config::{LogConfig, MAX_APPEND_BYTES};
 use crate::error::LogError;
+use crate::producer_state::{ProducerState, SequenceCheck};
 use crate::segment::Segment;
 use crate::storage::{Storage, StorageFile};
 use bytes::Bytes;
@@ -34,6 +39,9 @@ pub struct AppendInfo {
     pub batch_count: u32,
     pub record_count: u64,
     pub bytes: u64,
+    /// The batch repeats one its idempotent producer already wrote: nothing was written, and
+    /// the offsets and timestamp are the original's (the answer Kafka gives a retried batch).
+    pub is_duplicate: bool,
 }
 
 /// A durable, segmented partition log. Not internally synchronized: the broker
@@ -53,6 +61,8 @@ pub struct Log {
     /// Base offset of the newest segment whose directory entry is not yet fsynced.
     pub(crate) dir_sync_pending_base: Option<i64>,
     pub(crate) failed: Arc<AtomicBool>,
+    /// Idempotent producers' epochs and recent sequences (derived from the batches).
+    pub(crate) producers: ProducerState,
 }
 
 impl Log {
@@ -128,6 +138,17 @@ impl Log {
             });
         }
         let info = validate_batches(records, self.config.max_message_bytes)?;
+        if let SequenceCheck::Duplicate(original) = self.producers.check_append(&info.batches)? {
+            return Ok(AppendInfo {
+                base_offset: original.base_offset,
+                last_offset: original.last_offset,
+                max_timestamp: original.max_timestamp,
+                batch_count: 0,
+                record_count: 0,
+                bytes: 0,
+                is_duplicate: true,
+            });
+        }
         let base_offset = self.log_end_offset();
         if info.offset_count > u64::from(u32::MAX) {
             return Err(LogError::InvalidOffset {
@@ -168,7 +189,7 @@ impl Log {
         self.fail_on_io(write)?;
 
         let interval = self.config.index_interval_bytes;
-        let segment = self.active_mut();
+        let segment = self.segments.last_mut().expect("a log always has an active segment");
         let mut position = segment.size;
         let mut next = base_offset;
         for h in &info.batches {
@@ -177,6 +198,7 @@ impl Log {
                 ..*h
             };
             segment.track_batch(&patched, position, interval);
+            self.producers.record(&patched, now_ms);
             next += h.offset_count();
             position += h.size() as u64;
         }
@@ -190,6 +212,7 @@ impl Log {
             batch_count: info.batches.len() as u32,
             record_count: info.record_count,
             bytes: info.bytes,
+            is_duplicate: false,
         })
     }
 
@@ -228,6 +251,9 @@ impl Log {
         self.check_not_failed()?;
         let storage = Arc::clone(&self.storage);
         let new_base = self.log_end_offset();
+        // Kafka's rule: a snapshot per segment, at its base offset, so opening replays at most
+        // the active segment.
+        self.write_producer_snapshot(false)?;
         let written = self.active_mut().write_index_files(&*storage);
         let handles = self.fail_on_io(written)?;
         self.unsynced_index_files.extend(handles);

@@ -6,7 +6,8 @@
 //! batch is validated (lengths, CRC-32C, contiguous offsets), the first invalid or
 //! incomplete batch and everything after it is truncated away, and later segments
 //! are deleted newest first, so a crash during recovery leaves a state the next
-//! recovery handles the same way. This mirrors Kafka's LogLoader.
+//! recovery handles the same way. This mirrors Kafka's LogLoader. Producer state is
+//! rebuilt last, from the recovered batches (`producers.rs`).
 
 use crate::checkpoint::{
     read_checkpoint, take_clean_shutdown, LOG_START_OFFSET_FILE, RECOVERY_POINT_FILE, TEMP_SUFFIX,
@@ -14,6 +15,7 @@ use crate::checkpoint::{
 use crate::config::LogConfig;
 use crate::error::LogError;
 use crate::log::Log;
+use crate::producer_state::ProducerState;
 use crate::segment::{segment_path, Segment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use crate::storage::{OsStorage, Storage};
 use std::collections::BTreeSet;
@@ -22,7 +24,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// Parses `{base_offset:020}.{suffix}`.
-fn parse_segment_name(name: &str, suffix: &str) -> Option<i64> {
+pub(crate) fn parse_segment_name(name: &str, suffix: &str) -> Option<i64> {
     let stem = name.strip_suffix(suffix)?.strip_suffix('.')?;
     if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -103,7 +105,7 @@ impl Log {
 
         let mut log = Log {
             dir: dir.to_path_buf(),
-            config,
+            config: config.clone(),
             storage: Arc::clone(&storage),
             segments,
             log_start_offset: 0,
@@ -112,6 +114,7 @@ impl Log {
             unsynced_index_files: Vec::new(),
             dir_sync_pending_base: None,
             failed: Arc::new(AtomicBool::new(false)),
+            producers: ProducerState::new(config.max_producers, config.producer_id_expiration_ms),
         };
         let first_base = log.segments.first().map(|s| s.base_offset);
         let leo = log.segments.last().map(|s| s.next_offset);
@@ -128,6 +131,7 @@ impl Log {
         }
         // Everything recovered has been synced above; trusted data was durable.
         log.recovery_point = log.log_end_offset();
+        log.load_producer_state(now_ms)?;
         tracing::info!(dir = %dir.display(), clean, log_start_offset = log.log_start_offset, log_end_offset = log.log_end_offset(), segments = log.segments.len(), "opened log");
         Ok(log)
     }

@@ -428,12 +428,38 @@ impl Segment {
         }
     }
 
+    /// Calls `f` with the header of every batch whose base offset is >= `offset`, in order.
+    /// Headers only: the data was validated on append, or by recovery before the log opened.
+    pub(crate) fn for_each_batch_from(&self, offset: i64, mut f: impl FnMut(&BatchHeader)) -> Result<(), LogError> {
+        if offset >= self.next_offset {
+            return Ok(());
+        }
+        let start = self.verified_start(offset.max(self.base_offset))?;
+        let found = self.scan_chunked(start, RECOVERY_CHUNK_BYTES, |h| {
+            if h.base_offset >= offset {
+                f(h);
+            }
+            false
+        })?;
+        debug_assert!(found.is_none());
+        Ok(())
+    }
+
     fn scan_from(
         &self,
         start: u64,
+        found: impl FnMut(&BatchHeader) -> bool,
+    ) -> Result<Option<(u64, BatchHeader)>, LogError> {
+        self.scan_chunked(start, LOOKUP_CHUNK_BYTES, found)
+    }
+
+    fn scan_chunked(
+        &self,
+        start: u64,
+        chunk: usize,
         mut found: impl FnMut(&BatchHeader) -> bool,
     ) -> Result<Option<(u64, BatchHeader)>, LogError> {
-        let mut scanner = BatchScanner::new(&*self.file, self.size, LOOKUP_CHUNK_BYTES);
+        let mut scanner = BatchScanner::new(&*self.file, self.size, chunk);
         let mut position = start;
         loop {
             match scanner.batch_at(position, false).map_err(io_err(&self.log_path))? {

@@ -146,6 +146,7 @@ impl Log {
     /// trusts the data and skips CRC validation.
     pub fn close(mut self) -> Result<(), LogError> {
         self.flush()?;
+        self.write_producer_snapshot(true)?;
         let marked = write_clean_shutdown(&*self.storage, &self.dir);
         self.fail_on_io(marked)
     }

@@ -55,6 +55,12 @@ pub struct ServeSettings {
     /// log.index.size.max.bytes [default: 10485760]
     #[arg(long, env = "WHARF_SEGMENT_INDEX_BYTES")]
     pub segment_index_bytes: Option<u32>,
+    /// producer.id.expiration.ms: idle time after which a partition forgets an idempotent producer [default: 86400000]
+    #[arg(long, env = "WHARF_PRODUCER_ID_EXPIRATION_MS")]
+    pub producer_id_expiration_ms: Option<i64>,
+    /// Idempotent producers whose state one partition keeps; a new one evicts the longest idle [default: 10000]
+    #[arg(long, env = "WHARF_MAX_PRODUCERS_PER_PARTITION")]
+    pub max_producers_per_partition: Option<usize>,
     /// fsync interval for acks=0/1 data, ms; acks=all is always fsynced first [default: 1000]
     #[arg(long, env = "WHARF_FLUSH_INTERVAL_MS")]
     pub flush_interval_ms: Option<u64>,
@@ -148,6 +154,8 @@ impl ServeSettings {
             max_message_bytes,
             index_interval_bytes,
             segment_index_bytes,
+            producer_id_expiration_ms,
+            max_producers_per_partition,
             flush_interval_ms,
             retention_check_interval_ms,
             max_frame_bytes,
@@ -201,6 +209,8 @@ impl ServeSettings {
         set!(self.max_message_bytes => d.max_message_bytes);
         set!(self.index_interval_bytes => d.index_interval_bytes);
         set!(self.segment_index_bytes => d.segment_index_bytes);
+        set!(self.producer_id_expiration_ms => d.producer_id_expiration_ms);
+        set!(self.max_producers_per_partition => d.max_producers);
         set!(self.data_dir => c.data_dir);
         set!(self.node_id => c.node_id);
         set!(self.cluster_id => c.cluster_id);

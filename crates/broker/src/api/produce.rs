@@ -4,6 +4,10 @@
 //! answers once the bytes are written (fsynced later by the flusher's interval); acks=-1 (all)
 //! queues the partitions for group commit and answers only when each is fsynced past the last
 //! appended offset, or with REQUEST_TIMED_OUT after timeout_ms. acks=0 writes no answer.
+//!
+//! Idempotent batches are checked by the log (wharf_log::ProducerState): a retried batch is
+//! answered with its original base offset and written once; a sequence gap gets
+//! OUT_OF_ORDER_SEQUENCE_NUMBER and an older epoch INVALID_PRODUCER_EPOCH for that partition.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +17,7 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
-use crate::backlog::{self, Incoming};
+use crate::backlog;
 use crate::broker::{now_ms, Broker};
 use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
 use crate::errors::log_error;
@@ -87,7 +91,7 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ProduceRequest) -
             let result = {
                 let mut log = partition.log();
                 let refused = match &policy {
-                    Some(p) => backlog::admit(p, &mut log, Incoming::of(&records), reference),
+                    Some(p) => backlog::admit(p, &mut log, &records, reference),
                     None => Ok(None),
                 };
                 refused.and_then(|refused| match refused {
@@ -101,7 +105,14 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ProduceRequest) -
                     parts.push(partition_error(pd.index, ResponseError::PolicyViolation, Some(why)));
                 }
                 Ok(Ok((info, log_start_offset))) => {
-                    partition.publish_log_end(info.last_offset + 1);
+                    // A duplicate (an idempotent retry) wrote nothing and answers with the
+                    // original offsets; with acks=all it still waits for those to be durable,
+                    // since the first attempt may not have been synced yet.
+                    if info.is_duplicate {
+                        tracing::debug!(topic = %partition.topic, partition = pd.index, base_offset = info.base_offset, "duplicate idempotent batch");
+                    } else {
+                        partition.publish_log_end(info.last_offset + 1);
+                    }
                     parts.push(
                         PartitionProduceResponse::default()
                             .with_index(pd.index)

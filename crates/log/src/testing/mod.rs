@@ -21,5 +21,6 @@ pub fn tiny_config() -> LogConfig {
         max_message_bytes: 64 * 1024,
         retention_ms: -1,
         retention_bytes: -1,
+        ..LogConfig::default()
     }
 }

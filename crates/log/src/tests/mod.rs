@@ -4,6 +4,7 @@
 mod append_read;
 mod faults;
 mod model;
+mod producers;
 mod recovery;
 mod retention;
 mod roll_index;
