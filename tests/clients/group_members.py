@@ -111,7 +111,9 @@ class MemberProcess:
 
     def check(self) -> None:
         """Fail if the member died or printed something outside the protocol."""
-        assert not self.protocol_errors, f"{self.name}: not protocol lines: {self.protocol_errors[:5]}\n{self.diagnostics()}"
+        assert not self.protocol_errors, (
+            f"{self.name}: not protocol lines: {self.protocol_errors[:5]}\n{self.diagnostics()}"
+        )
         code = self.proc.poll()
         assert code is None, f"{self.name} exited with {code}\n{self.diagnostics()}"
 
@@ -210,5 +212,6 @@ def wait_for(members: list[MemberProcess], done, what: str, timeout: float = WAI
             m.check()
         if time.monotonic() > deadline:
             state = ", ".join(f"{m.name}:{sorted(m.assigned)}/{len(m.records)} records" for m in members)
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}: {state}\n" + "\n".join(m.diagnostics() for m in members))
+            logs = "\n".join(m.diagnostics() for m in members)
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}: {state}\n{logs}")
         time.sleep(0.05)

@@ -95,7 +95,9 @@ def test_admin_lists_describes_and_fetches_offsets_of_real_groups(broker):
         assert d.partition_assignor == "range"
         assert (d.coordinator.host, d.coordinator.port) == (broker.host, broker.port)
         got = {
-            (md.member_id, md.client_id, md.host, md.group_instance_id, frozenset((tp.topic, tp.partition) for tp in md.assignment.topic_partitions))
+            (md.member_id, md.client_id, md.host, md.group_instance_id, frozenset(
+                (tp.topic, tp.partition) for tp in md.assignment.topic_partitions
+            ))
             for md in d.members
         }
         want = {

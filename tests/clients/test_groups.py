@@ -135,11 +135,11 @@ def test_four_groups_each_receive_every_record_and_late_groups_start_as_configur
         assert latest.records == []
         more = produce_tagged(broker.bootstrap, topic, partitions, 10, "g")
         everything = sent | more
-        poll_until(
-            members,
-            lambda: len(latest.records) >= len(more) and all(len(m.records) >= len(everything) for m in members if m is not latest),
-            "the batch after the late groups joined",
-        )
+        def has_new_batch() -> bool:
+            early = [m for m in members if m is not latest]
+            return len(latest.records) >= len(more) and all(len(m.records) >= len(everything) for m in early)
+
+        poll_until(members, has_new_batch, "the batch after the late groups joined")
         for _ in range(10):  # anything more would be a duplicate
             for m in members:
                 m.poll(0.05)
