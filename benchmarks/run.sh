@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Reproduces every figure in BENCHMARKS.md in one run on this machine: the disk's own fsync'd write
 # rate (fio) as the reference, then kcat and `wharf bench` against a fresh broker on the same disk,
-# then long-poll cost and latency. Needs: target/release/wharf, kcat, fio, .venv (scripts/test
-# --install-only installs kcat and .venv; `apt-get install fio`).
+# then long-poll cost and latency, then a 10-member group's rebalance time. Needs:
+# target/release/wharf, kcat, fio, .venv (scripts/test --install-only installs kcat and .venv;
+# `apt-get install fio`).
 #
 #   benchmarks/run.sh [DATA_DIR]     (default target/bench, on the same filesystem as the repo)
 set -euo pipefail
@@ -68,3 +69,6 @@ done
 
 echo "## long poll"
 .venv/bin/python benchmarks/longpoll.py $B $BROKER
+
+echo "## consumer-group rebalance: 10 members, 100 partitions"
+.venv/bin/python benchmarks/rebalance.py $B 7

@@ -14,7 +14,15 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, NewTopic
 
 REQUEST_TIMEOUT_S = 30.0
@@ -122,6 +130,33 @@ def produce_all(producer: Producer, topic: str, messages, timeout: float = 120.0
 def assert_all_delivered(reports: list[Delivery]) -> None:
     failed = [r for r in reports if r.error is not None]
     assert not failed, f"{len(failed)} of {len(reports)} deliveries failed; first: {failed[0].error}"
+
+
+def produce_tagged(bootstrap: str, topic: str, partitions: int, per_partition: int, tag: str) -> set[bytes]:
+    """Produce `per_partition` records to each partition, valued `TAG-PARTITION-I`, all acknowledged.
+
+    The value names its partition so a consumer's attribution can be checked from the value alone."""
+    producer = Producer(producer_config(bootstrap))
+    values = [f"{tag}-{p}-{i}".encode() for p in range(partitions) for i in range(per_partition)]
+    reports = produce_all(producer, topic, ({"value": v, "partition": int(v.split(b"-")[-2])} for v in values))
+    assert_all_delivered(reports)
+    return set(values)
+
+
+def committed_offsets(admin: AdminClient, group: str, topic: str, partitions: int) -> dict[int, int]:
+    """The group's committed offset per partition of `topic` (-1001 where it has none), via the
+    Admin API's OffsetFetch."""
+    request = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in range(partitions)])]
+    result = admin.list_consumer_group_offsets(request, request_timeout=REQUEST_TIMEOUT_S)[group]
+    return {tp.partition: tp.offset for tp in result.result(timeout=REQUEST_TIMEOUT_S).topic_partitions}
+
+
+def wait_for_committed(admin: AdminClient, group: str, topic: str, want: dict[int, int], timeout: float = 60.0) -> None:
+    """Wait until the group's committed offsets on `topic` are exactly `want` (partition -> offset)."""
+    deadline = time.monotonic() + timeout
+    while (got := committed_offsets(admin, group, topic, len(want))) != want:
+        assert time.monotonic() < deadline, f"group {group} committed {got}, expected {want}"
+        time.sleep(0.1)
 
 
 def consumer_config(bootstrap: str, **overrides: object) -> dict[str, object]:

@@ -4,7 +4,9 @@ Proves: three confluent-kafka consumers in one group split a 6-partition topic t
 (every partition exactly once) and together read every record exactly once; when one leaves with
 close() the other two take over its partitions and resume from its committed offsets with no record
 lost or repeated; committed offsets survive a broker restart (SIGTERM and SIGKILL) and a new
-consumer resumes exactly after the last commit; four groups on one topic each receive every record;
+consumer resumes exactly after the last commit; four groups on one topic each receive every record,
+and of two groups joining later, the one at auto.offset.reset=latest receives exactly the records
+produced after it joined while the one at earliest receives everything;
 kafka-python's KafkaConsumer with a group_id subscribes, consumes, commits and resumes; a static
 member (KIP-345) that restarts gets its partitions back with no rebalance; a consumer killed with
 SIGKILL is expired after its session timeout and its partitions move to the survivor; with
@@ -19,82 +21,13 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import TopicPartition
 from kafka import KafkaConsumer
 from kafka import TopicPartition as KpTopicPartition
 
-from librdkafka_client import assert_all_delivered, base_config, create_topic, produce_all, producer_config
-
-# Short sessions keep failover quick; 6000 ms is the broker's (Kafka's) minimum session timeout.
-SESSION_TIMEOUT_MS = 6000
-HEARTBEAT_INTERVAL_MS = 500
-WAIT_S = 60.0
-
-
-def group_consumer(bootstrap: str, group: str, **overrides: object) -> Consumer:
-    config = base_config(bootstrap)
-    config.update({
-        "group.id": group,
-        "session.timeout.ms": SESSION_TIMEOUT_MS,
-        "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,
-        "auto.offset.reset": "earliest",
-        "enable.auto.commit": False,
-        "fetch.wait.max.ms": 100,
-    })
-    config.update(overrides)
-    return Consumer(config)
-
-
-class Member:
-    """A subscribed consumer and what the group has assigned it (tracked through the callbacks)."""
-
-    def __init__(self, bootstrap: str, group: str, topic: str):
-        self.consumer = group_consumer(bootstrap, group)
-        self.assigned: set[int] = set()
-        self.records: list[tuple[int, int, bytes]] = []
-        self.consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
-
-    def _on_assign(self, consumer, partitions):
-        self.assigned = {p.partition for p in partitions}
-
-    def _on_revoke(self, consumer, partitions):
-        self.assigned = set()
-
-    def poll(self, timeout: float = 0.1) -> None:
-        msg = self.consumer.poll(timeout)
-        if msg is None:
-            return
-        assert msg.error() is None or msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
-        if msg.error() is None:
-            self.records.append((msg.partition(), msg.offset(), msg.value()))
-
-
-def poll_until(members: list[Member], done, what: str, timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}: " + ", ".join(
-            f"{sorted(m.assigned)}/{len(m.records)}" for m in members
-        )
-        for m in members:
-            m.poll(0.05)
-
-
-def is_split(members: list[Member], partitions: int) -> bool:
-    """Every partition assigned to exactly one member, and every member has its even share."""
-    sets = [m.assigned for m in members]
-    union = set().union(*sets)
-    share = partitions // len(members)
-    return union == set(range(partitions)) and sum(map(len, sets)) == partitions and all(len(s) == share for s in sets)
-
-
-def produce(bootstrap: str, topic: str, partitions: int, per_partition: int, tag: str) -> set[bytes]:
-    producer = Producer(producer_config(bootstrap))
-    values = [f"{tag}-{p}-{i}".encode() for p in range(partitions) for i in range(per_partition)]
-    reports = produce_all(
-        producer, topic, ({"value": v, "partition": int(v.split(b"-")[1])} for v in values)
-    )
-    assert_all_delivered(reports)
-    return set(values)
+from group_members import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, WAIT_S, is_split
+from librdkafka_client import create_topic, produce_tagged
+from librdkafka_group import Member, group_consumer, poll_until
 
 
 def test_three_consumers_split_partitions_and_take_over_on_leave(broker):
@@ -103,7 +36,7 @@ def test_three_consumers_split_partitions_and_take_over_on_leave(broker):
     members = [Member(broker.bootstrap, group, topic) for _ in range(3)]
     try:
         poll_until(members, lambda: is_split(members, partitions), "3 members x 2 partitions")
-        first = produce(broker.bootstrap, topic, partitions, 50, "a")
+        first = produce_tagged(broker.bootstrap, topic, partitions, 50, "a")
         poll_until(members, lambda: sum(len(m.records) for m in members) >= len(first), "first batch")
         for _ in range(10):  # anything more would be a duplicate
             for m in members:
@@ -122,7 +55,7 @@ def test_three_consumers_split_partitions_and_take_over_on_leave(broker):
             m.records.clear()
         poll_until(members, lambda: is_split(members, partitions), "2 members x 3 partitions")
         assert moved <= set().union(*(m.assigned for m in members))
-        second = produce(broker.bootstrap, topic, partitions, 20, "b")
+        second = produce_tagged(broker.bootstrap, topic, partitions, 20, "b")
         poll_until(members, lambda: sum(len(m.records) for m in members) >= len(second), "second batch")
         for _ in range(10):
             for m in members:
@@ -139,7 +72,7 @@ def test_three_consumers_split_partitions_and_take_over_on_leave(broker):
 def test_committed_offsets_survive_restart(broker, how):
     topic, group = f"groups-restart-{how}", f"g-{uuid.uuid4()}"
     create_topic(broker.bootstrap, topic, 1)
-    produce(broker.bootstrap, topic, 1, 100, "r")
+    produce_tagged(broker.bootstrap, topic, 1, 100, "r")
     c = group_consumer(broker.bootstrap, group)
     c.subscribe([topic])
     seen = []
@@ -176,16 +109,44 @@ def test_committed_offsets_survive_restart(broker, how):
         c.close()
 
 
-def test_four_groups_each_receive_every_record(broker):
+def test_four_groups_each_receive_every_record_and_late_groups_start_as_configured(broker):
     topic, partitions = "groups-fanout", 3
     create_topic(broker.bootstrap, topic, partitions)
-    sent = produce(broker.bootstrap, topic, partitions, 40, "f")
+    sent = produce_tagged(broker.bootstrap, topic, partitions, 40, "f")
     members = [Member(broker.bootstrap, f"fan-{i}-{uuid.uuid4()}", topic) for i in range(4)]
     try:
         poll_until(members, lambda: all(len(m.records) >= len(sent) for m in members), "every group")
         for m in members:
             values = [v for (_, _, v) in m.records]
             assert len(values) == len(sent) and set(values) == sent
+
+        # Two more groups join later, one at each auto.offset.reset. The `latest` one has joined
+        # once it has reached the end of every partition (its position is resolved, at the log
+        # end); only then is the next batch produced.
+        latest = Member(
+            broker.bootstrap,
+            f"late-latest-{uuid.uuid4()}",
+            topic,
+            **{"auto.offset.reset": "latest", "enable.partition.eof": True},
+        )
+        earliest = Member(broker.bootstrap, f"late-earliest-{uuid.uuid4()}", topic, **{"auto.offset.reset": "earliest"})
+        members += [latest, earliest]
+        poll_until(members, lambda: latest.at_eof == set(range(partitions)), "the late `latest` group at the log end")
+        assert latest.records == []
+        more = produce_tagged(broker.bootstrap, topic, partitions, 10, "g")
+        everything = sent | more
+        def has_new_batch() -> bool:
+            early = [m for m in members if m is not latest]
+            return len(latest.records) >= len(more) and all(len(m.records) >= len(everything) for m in early)
+
+        poll_until(members, has_new_batch, "the batch after the late groups joined")
+        for _ in range(10):  # anything more would be a duplicate
+            for m in members:
+                m.poll(0.05)
+        for m in members:
+            want = more if m is latest else everything
+            values = [v for (_, _, v) in m.records]
+            assert len(values) == len(want) and set(values) == want
     finally:
         for m in members:
             m.consumer.close()
@@ -194,7 +155,7 @@ def test_four_groups_each_receive_every_record(broker):
 def test_kafka_python_group_subscribe_consume_commit_resume(broker):
     topic, group = "groups-kafka-python", f"kp-{uuid.uuid4()}"
     create_topic(broker.bootstrap, topic, 2)
-    sent = produce(broker.bootstrap, topic, 2, 30, "k")
+    sent = produce_tagged(broker.bootstrap, topic, 2, 30, "k")
 
     def consumer() -> KafkaConsumer:
         return KafkaConsumer(
@@ -210,11 +171,13 @@ def test_kafka_python_group_subscribe_consume_commit_resume(broker):
 
     c = consumer()
     got = []
+    # Polls are long: kafka-python 3.0.12 can lose a join when a poll times out mid-join (see
+    # members/kafka_python_member.py); a poll returns as soon as records arrive.
     try:
         deadline = time.monotonic() + WAIT_S
         while len(got) < len(sent):
             assert time.monotonic() < deadline, f"kafka-python consumed {len(got)} of {len(sent)}"
-            for records in c.poll(timeout_ms=200).values():
+            for records in c.poll(timeout_ms=1000).values():
                 got.extend(r.value for r in records)
         assert len(got) == len(sent) and set(got) == sent
         c.commit()
@@ -223,14 +186,14 @@ def test_kafka_python_group_subscribe_consume_commit_resume(broker):
     finally:
         c.close()
 
-    extra = produce(broker.bootstrap, topic, 2, 5, "k2")
+    extra = produce_tagged(broker.bootstrap, topic, 2, 5, "k2")
     c = consumer()
     got = []
     try:
         deadline = time.monotonic() + WAIT_S
         while len(got) < len(extra):
             assert time.monotonic() < deadline, f"resumed consumer read {len(got)} of {len(extra)}"
-            for records in c.poll(timeout_ms=200).values():
+            for records in c.poll(timeout_ms=1000).values():
                 got.extend(r.value for r in records)
         assert set(got) == extra and len(got) == len(extra)
     finally:
@@ -242,12 +205,9 @@ class CountingMember(Member):
 
     def __init__(self, bootstrap: str, group: str, topic: str, **overrides: object):
         self.revokes = 0
-        self.consumer = group_consumer(bootstrap, group, **overrides)
-        self.assigned = set()
-        self.records = []
-        self.consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._count_revoke)
+        super().__init__(bootstrap, group, topic, **overrides)
 
-    def _count_revoke(self, consumer, partitions):
+    def _on_revoke(self, consumer, partitions):
         self.revokes += 1
         self.assigned = set()
 
@@ -310,7 +270,7 @@ def test_crashed_member_expires_after_session_timeout_and_partitions_move(broker
         poll_until([survivor], lambda: len(survivor.assigned) == partitions, "failover", timeout=WAIT_S)
         # Nothing but the session timeout can tell the broker the child is gone.
         assert time.monotonic() - killed_at >= SESSION_TIMEOUT_MS / 1000 - 1.5
-        sent = produce(broker.bootstrap, topic, partitions, 5, "after")
+        sent = produce_tagged(broker.bootstrap, topic, partitions, 5, "after")
         survivor.records.clear()
         poll_until([survivor], lambda: {v for (_, _, v) in survivor.records} >= sent, "records after failover")
     finally:
@@ -324,11 +284,8 @@ class IncrementalMember(Member):
     """A cooperative-sticky member (KIP-429): callbacks carry only the partitions that change."""
 
     def __init__(self, bootstrap: str, group: str, topic: str):
-        self.consumer = group_consumer(bootstrap, group, **{"partition.assignment.strategy": "cooperative-sticky"})
-        self.assigned = set()
-        self.records = []
         self.revoked: list[set[int]] = []
-        self.consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+        super().__init__(bootstrap, group, topic, **{"partition.assignment.strategy": "cooperative-sticky"})
 
     def _on_assign(self, consumer, partitions):
         self.assigned |= {p.partition for p in partitions}
@@ -353,7 +310,7 @@ def test_cooperative_sticky_second_member_takes_only_what_moves(broker):
         revoked = set().union(*first.revoked) if first.revoked else set()
         assert revoked == second.assigned, "only the partitions that moved were revoked"
         assert not second.revoked
-        sent = produce(broker.bootstrap, topic, partitions, 10, "coop")
+        sent = produce_tagged(broker.bootstrap, topic, partitions, 10, "coop")
         poll_until(members, lambda: sum(len(m.records) for m in members) >= len(sent), "records")
         got = [v for m in members for (_, _, v) in m.records]
         assert len(got) == len(sent) and set(got) == sent

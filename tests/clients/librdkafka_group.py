@@ -1,0 +1,77 @@
+"""confluent-kafka consumers in a group, in the test's own process: a subscribed consumer that
+tracks its assignment through the rebalance callbacks and keeps what it reads, and a poll loop over
+several of them. Subclasses override the callbacks to count revocations or follow incremental
+(cooperative) assignments.
+
+Group members that a test must SIGKILL, or that use another client, are child processes instead:
+see group_members.py.
+"""
+
+from __future__ import annotations
+
+import time
+
+from confluent_kafka import Consumer, KafkaError
+
+from group_members import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, WAIT_S
+from librdkafka_client import base_config
+
+# Messages one Member.poll() takes at most; bounds a call while a producer keeps writing.
+DRAIN_MAX = 10_000
+
+
+def group_consumer(bootstrap: str, group: str, **overrides: object) -> Consumer:
+    config = base_config(bootstrap)
+    config.update({
+        "group.id": group,
+        "session.timeout.ms": SESSION_TIMEOUT_MS,
+        "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "fetch.wait.max.ms": 100,
+    })
+    config.update(overrides)
+    return Consumer(config)
+
+
+class Member:
+    """A subscribed consumer and what the group has assigned it (tracked through the callbacks)."""
+
+    def __init__(self, bootstrap: str, group: str, topic: str, **overrides: object):
+        self.consumer = group_consumer(bootstrap, group, **overrides)
+        self.assigned: set[int] = set()
+        self.records: list[tuple[int, int, bytes]] = []
+        # Partitions whose end this member has reached (with enable.partition.eof=true): its
+        # position there is resolved and nothing older is left to arrive.
+        self.at_eof: set[int] = set()
+        self.consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+
+    def _on_assign(self, consumer, partitions):
+        self.assigned = {p.partition for p in partitions}
+
+    def _on_revoke(self, consumer, partitions):
+        self.assigned = set()
+
+    def poll(self, timeout: float = 0.1) -> None:
+        """Waits up to `timeout` for a message, then takes whatever else is already here (up to
+        DRAIN_MAX), so members polled in turn each keep up even when only one has records."""
+        msg = self.consumer.poll(timeout)
+        for _ in range(DRAIN_MAX):
+            if msg is None:
+                return
+            assert msg.error() is None or msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
+            if msg.error() is None:
+                self.records.append((msg.partition(), msg.offset(), msg.value()))
+            else:
+                self.at_eof.add(msg.partition())
+            msg = self.consumer.poll(0)
+
+
+def poll_until(members: list[Member], done, what: str, timeout: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: " + ", ".join(
+            f"{sorted(m.assigned)}/{len(m.records)}" for m in members
+        )
+        for m in members:
+            m.poll(0.05)
