@@ -96,11 +96,27 @@ impl Groups {
                 d.syncs.push((tx, r));
             }
         }
-        match &appended {
-            Ok(None) => deliver(d),
-            Ok(Some(last)) => {
+        // Answers that wrote nothing themselves may still depend on records an earlier call
+        // appended and the flusher has not synced yet (a follower's SyncGroup answered from the
+        // leader's assignment): they too wait for everything appended so far to be durable, so
+        // no client acts on group state a crash could take back.
+        let wait_for = match &appended {
+            Ok(Some(last)) => Some(*last),
+            Ok(None) if !(d.joins.is_empty() && d.syncs.is_empty()) => {
+                let end = self.topic.partition.log().log_end_offset();
+                (end > 0).then_some(end - 1)
+            }
+            Ok(None) | Err(_) => None,
+        };
+        match (&appended, wait_for) {
+            (Err(e), _) => {
+                tracing::error!(error = %e, "cannot append to the consumer offsets log");
+                deliver(fail(d));
+            }
+            (Ok(_), None) => deliver(d),
+            (Ok(_), Some(last)) => {
                 self.flusher.request(&self.topic.partition);
-                let (p, last) = (Arc::clone(&self.topic.partition), *last);
+                let p = Arc::clone(&self.topic.partition);
                 tokio::spawn(async move {
                     if p.wait_durable(last).await {
                         deliver(d);
@@ -108,10 +124,6 @@ impl Groups {
                         deliver(fail(d));
                     }
                 });
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot append to the consumer offsets log");
-                deliver(fail(d));
             }
         }
         appended
