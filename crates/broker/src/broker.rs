@@ -12,6 +12,7 @@ use crate::config::BrokerConfig;
 use crate::flusher::Flusher;
 use crate::groups::Groups;
 use crate::offsets_topic::OffsetsTopicError;
+use crate::quota::ClientQuotas;
 use crate::registry::{Registry, RegistryError};
 
 pub struct Broker {
@@ -26,6 +27,8 @@ pub struct Broker {
     pub groups: Arc<Groups>,
     /// Producer ids for InitProducerId, reserved durably in blocks.
     producer_ids: Mutex<ProducerIdAllocator>,
+    /// Client quotas (byte rates, request percentage) and their rate sensors.
+    pub quotas: ClientQuotas,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +39,8 @@ pub enum StartError {
     Flusher(std::io::Error),
     #[error(transparent)]
     OffsetsTopic(#[from] OffsetsTopicError),
+    #[error("cannot open the client quotas: {0}")]
+    Quotas(#[from] crate::quota::QuotaError),
     #[error("cannot open the producer id allocator: {0}")]
     ProducerIds(#[source] LogError),
 }
@@ -67,8 +72,10 @@ impl Broker {
                 .join(crate::api::init_producer_id::TRANSACTION_STATE_DIR),
         )
         .map_err(StartError::ProducerIds)?;
+        let quotas = ClientQuotas::open(&config.data_dir)?;
         Ok(Arc::new(Broker {
             producer_ids: Mutex::new(producer_ids),
+            quotas,
             config,
             registry,
             flusher,

@@ -17,8 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
-use crate::broker::Broker;
-use crate::dispatch::{self, Answer};
+use crate::broker::{now_ms, Broker};
+use crate::dispatch::{self, Answer, ConnectionState};
 use crate::frame::FrameDecoder;
 
 /// Bytes asked of the socket per read; frames larger than this are read across several reads.
@@ -53,12 +53,22 @@ pub async fn serve(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr, mut
         let _ = wr.shutdown().await;
     });
 
+    let state = Arc::new(ConnectionState::default());
     let decoder = FrameDecoder {
         max_frame_bytes: broker.config.limits.max_frame_bytes,
     };
     let mut buf = BytesMut::with_capacity(READ_CHUNK_BYTES);
     'read: loop {
         loop {
+            // KIP-219: a throttled client's connection is muted — no request is read from it —
+            // until its throttle time has passed.
+            let wait_ms = state.muted_until_ms() - now_ms();
+            if wait_ms > 0 {
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64)) => {}
+                    _ = shutdown.changed() => break 'read,
+                }
+            }
             match decoder.decode(&mut buf) {
                 Ok(Some(frame)) => {
                     let permit = tokio::select! {
@@ -68,7 +78,7 @@ pub async fn serve(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr, mut
                         },
                         _ = shutdown.changed() => break 'read,
                     };
-                    match dispatch::dispatch(&broker, peer, frame) {
+                    match dispatch::dispatch(&broker, &state, peer, frame) {
                         Ok(answer) => {
                             if tx.send((answer, permit)).await.is_err() {
                                 break 'read;

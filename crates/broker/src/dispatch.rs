@@ -5,6 +5,7 @@
 //! the connection — except ApiVersions, which KIP-511 says must be answered with
 //! UNSUPPORTED_VERSION and the supported ranges in a v0 body so the client can retry.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -13,7 +14,8 @@ use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
 use crate::api;
-use crate::broker::Broker;
+use crate::broker::{now_ms, Broker};
+use crate::quota::QuotaKind;
 use crate::versions;
 
 /// What the connection learns about the request it is answering.
@@ -25,6 +27,29 @@ pub struct RequestContext {
     pub client_id: Option<String>,
     /// The client's address, for DescribeGroups' client_host.
     pub peer: std::net::SocketAddr,
+    /// The connection the request came on (quota muting).
+    pub connection: Arc<ConnectionState>,
+}
+
+/// What handlers may change about the connection a request came on.
+#[derive(Debug, Default)]
+pub struct ConnectionState {
+    /// KIP-219: no further request is read from the connection before this time (ms since
+    /// the epoch); a throttled client's response says how long.
+    mute_until_ms: AtomicI64,
+}
+
+impl ConnectionState {
+    /// Mutes the connection for `throttle_ms` from `now_ms` (a longer mute already set stays).
+    pub fn mute_for(&self, now_ms: i64, throttle_ms: i64) {
+        if throttle_ms > 0 {
+            self.mute_until_ms.fetch_max(now_ms + throttle_ms, Ordering::AcqRel);
+        }
+    }
+
+    pub fn muted_until_ms(&self) -> i64 {
+        self.mute_until_ms.load(Ordering::Acquire)
+    }
 }
 
 /// How a request is answered.
@@ -94,7 +119,12 @@ fn decode<R: Decodable>(ctx: &RequestContext, body: &mut Bytes) -> Result<R, Clo
 }
 
 /// Answers one request frame.
-pub fn dispatch(broker: &Arc<Broker>, peer: std::net::SocketAddr, frame: Bytes) -> Result<Answer, CloseReason> {
+pub fn dispatch(
+    broker: &Arc<Broker>,
+    connection: &Arc<ConnectionState>,
+    peer: std::net::SocketAddr,
+    frame: Bytes,
+) -> Result<Answer, CloseReason> {
     if frame.len() < 8 {
         return Err(CloseReason::Truncated(frame.len()));
     }
@@ -110,6 +140,7 @@ pub fn dispatch(broker: &Arc<Broker>, peer: std::net::SocketAddr, frame: Bytes) 
                 correlation_id,
                 client_id: None,
                 peer,
+                connection: Arc::clone(connection),
             };
             let body = api::api_versions::unsupported_version_response();
             return encode_with(&ctx, &body, 0, 0).map(Answer::Ready);
@@ -134,8 +165,17 @@ pub fn dispatch(broker: &Arc<Broker>, peer: std::net::SocketAddr, frame: Bytes) 
         correlation_id,
         client_id: header.client_id.map(|c| c.to_string()),
         peer,
+        connection: Arc::clone(connection),
     };
-    route(broker, ctx, body)
+    // request_percentage (KIP-124): broker time spent on the request's synchronous part.
+    let started = std::time::Instant::now();
+    let client_id = ctx.client_id.clone().unwrap_or_default();
+    let answer = route(broker, ctx, body);
+    let spent_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let now = now_ms();
+    let throttle = broker.quotas.record(QuotaKind::Request, &client_id, spent_ms, now);
+    connection.mute_for(now, throttle);
+    answer
 }
 
 fn route(broker: &Arc<Broker>, ctx: RequestContext, mut body: Bytes) -> Result<Answer, CloseReason> {
@@ -165,6 +205,8 @@ fn route(broker: &Arc<Broker>, ctx: RequestContext, mut body: Bytes) -> Result<A
         ApiKey::DescribeGroups => api::describe_groups::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::DeleteGroups => api::delete_groups::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::OffsetDelete => api::offset_delete::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::DescribeClientQuotas => api::describe_client_quotas::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::AlterClientQuotas => api::alter_client_quotas::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::ConsumerGroupHeartbeat => api::consumer_group_heartbeat::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::ConsumerGroupDescribe => api::consumer_group_describe::handle(broker, &ctx, decode(&ctx, b)?),
         key => Err(CloseReason::UnsupportedVersion {

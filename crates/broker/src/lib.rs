@@ -15,6 +15,7 @@ pub mod frame;
 pub mod groups;
 pub mod offsets_topic;
 pub mod partition;
+pub mod quota;
 pub mod registry;
 pub mod server;
 pub mod topic_config;

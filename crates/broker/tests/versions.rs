@@ -223,6 +223,7 @@ async fn every_api_every_version_answers_without_error() {
     group_apis_every_version(&mut c, &range).await;
     // Last: its groups stay listed until the coordinator's timer disposes of them.
     consumer_group_apis_every_version(&mut c, &range).await;
+    client_quota_apis_every_version(&mut c, &range).await;
     let _ = Bytes::new();
 }
 
@@ -435,5 +436,49 @@ async fn consumer_group_apis_every_version(
             (0, -1),
             "ConsumerGroupHeartbeat leave v{v}"
         );
+    }
+}
+
+/// KIP-546: set a client-id quota, describe it exactly, remove it, at every version.
+async fn client_quota_apis_every_version(
+    c: &mut common::Client,
+    range: &impl Fn(ApiKey) -> std::ops::RangeInclusive<i16>,
+) {
+    use kafka_protocol::messages::alter_client_quotas_request::{EntityData, EntryData, OpData};
+    use kafka_protocol::messages::describe_client_quotas_request::ComponentData;
+    let alter = |value: f64, remove: bool| {
+        AlterClientQuotasRequest::default().with_entries(vec![EntryData::default()
+            .with_entity(vec![EntityData::default()
+                .with_entity_type(s("client-id"))
+                .with_entity_name(Some(s("quota-app")))])
+            .with_ops(vec![OpData::default()
+                .with_key(s("producer_byte_rate"))
+                .with_value(value)
+                .with_remove(remove)])])
+    };
+    for v in range(ApiKey::AlterClientQuotas) {
+        let r: AlterClientQuotasResponse = c
+            .call(ApiKey::AlterClientQuotas, v, &alter(1024.0 + f64::from(v), false))
+            .await;
+        assert_eq!(r.entries[0].error_code, 0, "AlterClientQuotas v{v}");
+        for dv in range(ApiKey::DescribeClientQuotas) {
+            let req = DescribeClientQuotasRequest::default().with_components(vec![ComponentData::default()
+                .with_entity_type(s("client-id"))
+                .with_match_type(0)
+                .with_match(Some(s("quota-app")))]);
+            let r: DescribeClientQuotasResponse = c.call(ApiKey::DescribeClientQuotas, dv, &req).await;
+            assert_eq!(r.error_code, 0, "DescribeClientQuotas v{dv}");
+            let entries = r.entries.expect("entries");
+            let values: Vec<(String, f64)> = entries[0].values.iter().map(|x| (x.key.to_string(), x.value)).collect();
+            assert_eq!(values, vec![("producer_byte_rate".to_string(), 1024.0 + f64::from(v))]);
+            assert_eq!(entries[0].entity[0].entity_name.as_deref(), Some("quota-app"));
+        }
+        let bad: AlterClientQuotasResponse = c.call(ApiKey::AlterClientQuotas, v, &alter(0.0, false)).await;
+        assert_eq!(
+            bad.entries[0].error_code,
+            kafka_protocol::ResponseError::InvalidRequest.code()
+        );
+        let r: AlterClientQuotasResponse = c.call(ApiKey::AlterClientQuotas, v, &alter(0.0, true)).await;
+        assert_eq!(r.entries[0].error_code, 0, "AlterClientQuotas remove v{v}");
     }
 }

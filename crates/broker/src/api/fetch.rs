@@ -22,10 +22,11 @@ use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName}
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
 
-use crate::broker::Broker;
+use crate::broker::{now_ms, Broker};
 use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
 use crate::errors::log_error;
 use crate::partition::Partition;
+use crate::quota::QuotaKind;
 
 /// isolation_level value of READ_COMMITTED.
 const READ_COMMITTED: i8 = 1;
@@ -115,12 +116,13 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: FetchRequest) -> 
     let (resp, bytes, errored) = read(&plan);
     let satisfied = bytes >= req.min_bytes.max(0) as usize || errored || req.max_wait_ms <= 0 || watches.is_empty();
     if satisfied {
-        return encode(ctx, &resp).map(Answer::Ready);
+        return encode(ctx, &throttled(broker, ctx, resp, bytes)).map(Answer::Ready);
     }
     let Ok(permit) = Arc::clone(&broker.delayed_fetches).try_acquire_owned() else {
-        return encode(ctx, &resp).map(Answer::Ready);
+        return encode(ctx, &throttled(broker, ctx, resp, bytes)).map(Answer::Ready);
     };
     let ctx = ctx.clone();
+    let broker = Arc::clone(broker);
     let min_bytes = req.min_bytes.max(0) as usize;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(req.max_wait_ms as u64);
     Ok(Answer::Later(Box::pin(async move {
@@ -138,10 +140,20 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: FetchRequest) -> 
                 Ok((Ok(()), _, _)) => bytes >= min_bytes || errored,
             };
             if done {
-                return encode(&ctx, &resp);
+                return encode(&ctx, &throttled(&broker, &ctx, resp, bytes));
             }
         }
     })))
+}
+
+/// consumer_byte_rate (KIP-13): records the bytes about to be sent and, past the client's quota,
+/// says how long to back off and mutes the connection that long (KIP-219).
+fn throttled(broker: &Broker, ctx: &RequestContext, resp: FetchResponse, bytes: usize) -> FetchResponse {
+    let now = now_ms();
+    let client_id = ctx.client_id.as_deref().unwrap_or_default();
+    let throttle = broker.quotas.record(QuotaKind::Fetch, client_id, bytes as f64, now);
+    ctx.connection.mute_for(now, throttle);
+    resp.with_throttle_time_ms(i32::try_from(throttle).unwrap_or(i32::MAX))
 }
 
 /// Reads every wanted partition once; returns the response, record bytes, and whether any

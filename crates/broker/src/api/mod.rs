@@ -1,6 +1,7 @@
 //! One file per Kafka API. Each `handle` takes the decoded request and returns the answer; none
 //! of them touch sockets.
 
+pub mod alter_client_quotas;
 pub mod alter_configs;
 pub mod api_versions;
 pub mod consumer_group_describe;
@@ -10,6 +11,7 @@ pub mod create_topics;
 pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
+pub mod describe_client_quotas;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;

@@ -22,6 +22,7 @@ use crate::broker::{now_ms, Broker};
 use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
 use crate::errors::log_error;
 use crate::partition::Partition;
+use crate::quota::QuotaKind;
 
 /// Used when a request says timeout_ms <= 0 (the Java client's request.timeout.ms default).
 const DEFAULT_ACK_TIMEOUT_MS: u64 = 30_000;
@@ -49,6 +50,12 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ProduceRequest) -
         return Err(CloseReason::Limit(format!("{count} partitions in one Produce request")));
     }
     let acks = req.acks;
+    let produced_bytes: usize = req
+        .topic_data
+        .iter()
+        .flat_map(|t| &t.partition_data)
+        .map(|p| p.records.as_ref().map_or(0, |r| r.len()))
+        .sum();
     let valid_acks = matches!(acks, -1..=1);
     let mut appended = Vec::new();
     let mut responses = Vec::with_capacity(req.topic_data.len());
@@ -144,7 +151,15 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ProduceRequest) -
                 .with_partition_responses(parts),
         );
     }
-    let resp = ProduceResponse::default().with_responses(responses);
+    // producer_byte_rate (KIP-13): served, then throttled by muting the connection (KIP-219).
+    let client_id = ctx.client_id.as_deref().unwrap_or_default();
+    let throttle = broker
+        .quotas
+        .record(QuotaKind::Produce, client_id, produced_bytes as f64, now);
+    ctx.connection.mute_for(now, throttle);
+    let resp = ProduceResponse::default()
+        .with_responses(responses)
+        .with_throttle_time_ms(i32::try_from(throttle).unwrap_or(i32::MAX));
     if acks == 0 {
         return Ok(Answer::Nothing);
     }
