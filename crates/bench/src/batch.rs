@@ -25,7 +25,7 @@ use crate::error::BenchError;
 pub const VALUE_PREFIX_BYTES: usize = 16;
 
 /// Fixed header of a v2 record batch, from base offset through record count.
-pub const BATCH_HEADER_BYTES: usize = 61;
+pub const BATCH_HEADER_BYTES: usize = wharf_client::batches::BATCH_HEADER_BYTES;
 
 /// Worst-case bytes a record adds besides its value in a v2 batch: length varint (5),
 /// attributes (1), timestamp delta (3; all records of a batch share one timestamp, so it is 0),
