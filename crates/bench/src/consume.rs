@@ -76,7 +76,7 @@ pub async fn run_consumer(
         fetch_max_bytes,
         measure_latency,
     } = settings;
-    let version = conn.version(crate::versions::FETCH)?;
+    let version = conn.version(wharf_client::versions::FETCH)?;
     let topic_name = TopicName(StrBytes::from_string(topic.clone()));
     let mut cursors: Vec<Cursor> = partitions
         .iter()
@@ -184,7 +184,7 @@ async fn probe_high_watermarks(conn: &mut Connection, topic: &str, partitions: &
         })
         .collect();
     let request = fetch_request(&topic_name, &cursors, 1);
-    let version = conn.version(crate::versions::FETCH)?;
+    let version = conn.version(wharf_client::versions::FETCH)?;
     let response: FetchResponse = conn.call(ApiKey::Fetch, version, &request).await?;
     check_code(ApiKey::Fetch, response.error_code, String::new)?;
     let mut marks = vec![None; partitions.len()];

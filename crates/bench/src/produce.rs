@@ -61,7 +61,7 @@ pub async fn run_producer(
     budget: Arc<Budget>,
     counters: Arc<Counters>,
 ) -> Result<Histogram<u64>, BenchError> {
-    let version = conn.version(crate::versions::PRODUCE)?;
+    let version = conn.version(wharf_client::versions::PRODUCE)?;
     let (mut writer, reader, mut correlation_id) = conn.into_split();
     let (tx, rx) = mpsc::unbounded_channel::<InFlight>();
     let reader_task = (settings.acks != 0).then(|| {

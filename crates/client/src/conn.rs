@@ -187,13 +187,23 @@ impl Connection {
         decode_body(&mut body, api_key, version)
     }
 
-    /// Sends one request and returns its response body, header already checked.
-    async fn call_raw<Req: Encodable>(
+    /// Sends one request the broker does not answer (Produce with acks=0).
+    pub async fn send_only<Req: Encodable>(
         &mut self,
         api_key: ApiKey,
         version: i16,
         request: &Req,
-    ) -> Result<Bytes, ClientError> {
+    ) -> Result<(), ClientError> {
+        self.write_request(api_key, version, request).await.map(|_| ())
+    }
+
+    /// Encodes and writes one request under the next correlation id, which it returns.
+    async fn write_request<Req: Encodable>(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        request: &Req,
+    ) -> Result<i32, ClientError> {
         let correlation_id = self.next_correlation_id;
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
         self.write_buf.clear();
@@ -206,6 +216,17 @@ impl Connection {
             request,
         )?;
         self.writer.write_all(&self.write_buf).await?;
+        Ok(correlation_id)
+    }
+
+    /// Sends one request and returns its response body, header already checked.
+    async fn call_raw<Req: Encodable>(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        request: &Req,
+    ) -> Result<Bytes, ClientError> {
+        let correlation_id = self.write_request(api_key, version, request).await?;
         let mut frame = self.reader.read_frame().await?;
         let got = decode_response_header(&mut frame, api_key, version)?;
         if got != correlation_id {

@@ -15,10 +15,11 @@ use kafka_protocol::messages::ApiKey;
 /// Why a call to a broker failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot connect to {addr}: {source}")]
+    // The io::Error is the `source`, not part of the message: `{:#}` chains print it once.
+    #[error("cannot connect to {addr}")]
     Connect { addr: String, source: io::Error },
 
-    #[error("I/O error on the connection to {addr}: {source}")]
+    #[error("I/O error on the connection to {addr}")]
     Io { addr: String, source: io::Error },
 
     #[error("connection to {addr} closed by the broker")]
@@ -117,6 +118,25 @@ pub fn check_code(api: ApiKey, code: i16, scope: impl FnOnce() -> String) -> Res
     }
 }
 
+/// Like [`check_code`], keeping the broker's error message (Kafka responses carry one for
+/// admin APIs) after the scope, so "INVALID_CONFIG ... on topic t: unknown key x" reads whole.
+pub fn check_response(
+    api: ApiKey,
+    code: i16,
+    message: Option<&str>,
+    scope: impl FnOnce() -> String,
+) -> Result<(), ClientError> {
+    if code == 0 {
+        return Ok(());
+    }
+    let mut scope = scope();
+    if let Some(m) = message.filter(|m| !m.is_empty()) {
+        scope.push_str(": ");
+        scope.push_str(m);
+    }
+    Err(ClientError::broker(api, code, scope))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +161,17 @@ mod tests {
     fn error_name_matches_kafka_spelling() {
         assert_eq!(error_name(68), "NON_EMPTY_GROUP");
         assert_eq!(error_name(0), "NONE");
+    }
+
+    #[test]
+    fn check_response_keeps_the_broker_message() {
+        let err = check_response(ApiKey::CreateTopics, 36, Some("exists"), || " on topic t".into())
+            .expect_err("non-zero code");
+        assert_eq!(
+            err.to_string(),
+            "broker returned TOPIC_ALREADY_EXISTS (error code 36) for CreateTopics on topic t: exists"
+        );
+        assert!(check_response(ApiKey::CreateTopics, 0, Some("x"), String::new).is_ok());
     }
 
     #[test]

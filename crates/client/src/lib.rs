@@ -6,7 +6,7 @@
 //! framing (`frame`: length prefix, headers, size bound), the connection (`conn`: TCP,
 //! ApiVersions handshake, one call at a time or split for pipelining), version choice
 //! (`versions`, KIP-35), the cluster view (`cluster`: metadata, leaders, coordinators, offsets
-//! by time) and splitting fetched records into batches (`batches`). What it does not do: SASL,
+//! by time), group offsets and assignments (`groups`) and splitting fetched records into batches (`batches`). What it does not do: SASL,
 //! TLS, idempotent or transactional producing, consumer group membership, or retries beyond the
 //! transient waits `cluster` documents.
 
@@ -15,10 +15,12 @@ pub mod cluster;
 pub mod conn;
 pub mod error;
 pub mod frame;
+pub mod groups;
 pub mod limits;
+pub mod records;
 pub mod versions;
 
 pub use cluster::{Cluster, PartitionLeader};
 pub use conn::Connection;
-pub use error::{check_code, error_name, ClientError};
+pub use error::{check_code, check_response, error_name, ClientError};
 pub use versions::OurRange;

@@ -34,6 +34,11 @@ pub const METADATA: OurRange = OurRange::new(ApiKey::Metadata, 1, 12);
 pub const FIND_COORDINATOR: OurRange = OurRange::new(ApiKey::FindCoordinator, 0, 3);
 /// ListOffsets from v1 (a single offset per partition, not v0's list).
 pub const LIST_OFFSETS: OurRange = OurRange::new(ApiKey::ListOffsets, 1, 8);
+/// Produce from v3 (record batch v2 only) to v9 (v10+ adds KIP-890 and KIP-516 fields).
+pub const PRODUCE: OurRange = OurRange::new(ApiKey::Produce, 3, 9);
+/// Fetch from v4 (record batch v2, last stable offset) to v11: v13+ addresses topics by id,
+/// which would need a topic-id map this crate does not keep.
+pub const FETCH: OurRange = OurRange::new(ApiKey::Fetch, 4, 11);
 /// CreateTopics from v2, the oldest Kafka 4 still accepts.
 pub const CREATE_TOPICS: OurRange = OurRange::new(ApiKey::CreateTopics, 2, 7);
 
