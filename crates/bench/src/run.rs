@@ -28,7 +28,7 @@ type Tasks = JoinSet<Result<Histogram<u64>, BenchError>>;
 /// Runs the benchmark described by `args` and prints its report (text or JSON) to stdout.
 pub async fn run(args: BenchArgs) -> Result<BenchReport, BenchError> {
     args.validate()?;
-    let mut bootstrap = Cluster::connect(&args.bootstrap, CLIENT_ID).await?;
+    let mut bootstrap = Cluster::connect(&args.bootstrap, CLIENT_ID, None).await?;
     let create = (args.mode != Mode::Consume).then_some(args.partitions);
     let leaders = partition_leaders(&mut bootstrap, &args.topic, create).await?;
     drop(bootstrap);

@@ -44,6 +44,8 @@ pub struct Cluster {
     bootstrap: String,
     client_id: String,
     conns: HashMap<String, Connection>,
+    /// Bound on connecting and on each response (see [`Connection::set_call_timeout`]).
+    timeout: Option<Duration>,
 }
 
 /// One partition of a topic and the address of its leader.
@@ -55,11 +57,13 @@ pub struct PartitionLeader {
 
 impl Cluster {
     /// Connects to `bootstrap` at once, so an unreachable broker fails before anything else.
-    pub async fn connect(bootstrap: &str, client_id: &str) -> Result<Self, ClientError> {
+    /// `timeout` bounds each connect and each response wait (`None`: no bound).
+    pub async fn connect(bootstrap: &str, client_id: &str, timeout: Option<Duration>) -> Result<Self, ClientError> {
         let mut cluster = Cluster {
             bootstrap: bootstrap.to_owned(),
             client_id: client_id.to_owned(),
             conns: HashMap::new(),
+            timeout,
         };
         cluster.connection(bootstrap).await?;
         Ok(cluster)
@@ -68,7 +72,19 @@ impl Cluster {
     /// The connection to `addr`, opened now if there is none.
     pub async fn connection(&mut self, addr: &str) -> Result<&mut Connection, ClientError> {
         if !self.conns.contains_key(addr) {
-            let conn = Connection::connect(addr, &self.client_id).await?;
+            let connecting = Connection::connect(addr, &self.client_id);
+            let mut conn = match self.timeout {
+                None => connecting.await?,
+                Some(limit) => {
+                    tokio::time::timeout(limit, connecting)
+                        .await
+                        .map_err(|_| ClientError::ConnectTimeout {
+                            addr: addr.to_owned(),
+                            waited_ms: limit.as_millis() as u64,
+                        })??
+                }
+            };
+            conn.set_call_timeout(self.timeout);
             self.conns.insert(addr.to_owned(), conn);
         }
         Ok(self.conns.get_mut(addr).expect("inserted above"))
@@ -278,6 +294,21 @@ mod tests {
     use kafka_protocol::messages::metadata_response::{
         MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
     };
+
+    #[tokio::test]
+    async fn connect_to_a_silent_broker_times_out() {
+        // Accepts the connection but never answers ApiVersions.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let keep = tokio::spawn(async move { listener.accept().await });
+        let result = Cluster::connect(&addr, "t", Some(Duration::from_millis(50))).await;
+        assert!(
+            matches!(result, Err(ClientError::ConnectTimeout { waited_ms: 50, .. })),
+            "{:?}",
+            result.err()
+        );
+        keep.abort();
+    }
 
     #[test]
     fn broker_addr_brackets_ipv6() {

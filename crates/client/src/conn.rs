@@ -7,6 +7,8 @@
 //! request order on one Kafka connection (protocol guide, "Network"), so a FIFO is enough.
 //! Every response frame passes through [`split_frame`] and its size bound.
 
+use std::time::Duration;
+
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
@@ -87,6 +89,8 @@ pub struct Connection {
     write_buf: BytesMut,
     next_correlation_id: i32,
     broker_versions: ApiVersionsResponse,
+    /// Longest wait for one response; `None` waits as long as the broker takes.
+    call_timeout: Option<Duration>,
 }
 
 impl Connection {
@@ -117,9 +121,17 @@ impl Connection {
             write_buf: BytesMut::new(),
             next_correlation_id: 0,
             broker_versions: ApiVersionsResponse::default(),
+            call_timeout: None,
         };
         conn.broker_versions = conn.api_versions().await?;
         Ok(conn)
+    }
+
+    /// Bounds the wait for each response from now on. A call that times out fails with
+    /// [`ClientError::Timeout`]; its answer may still arrive later, so the connection must then
+    /// be dropped, not reused.
+    pub fn set_call_timeout(&mut self, timeout: Option<Duration>) {
+        self.call_timeout = timeout;
     }
 
     /// The address this connection was opened to.
@@ -227,7 +239,16 @@ impl Connection {
         request: &Req,
     ) -> Result<Bytes, ClientError> {
         let correlation_id = self.write_request(api_key, version, request).await?;
-        let mut frame = self.reader.read_frame().await?;
+        let mut frame = match self.call_timeout {
+            None => self.reader.read_frame().await?,
+            Some(limit) => tokio::time::timeout(limit, self.reader.read_frame())
+                .await
+                .map_err(|_| ClientError::Timeout {
+                    addr: self.reader.addr.clone(),
+                    api: api_key,
+                    waited_ms: limit.as_millis() as u64,
+                })??,
+        };
         let got = decode_response_header(&mut frame, api_key, version)?;
         if got != correlation_id {
             return Err(ClientError::CorrelationMismatch {

@@ -22,6 +22,12 @@ pub enum ClientError {
     #[error("I/O error on the connection to {addr}")]
     Io { addr: String, source: io::Error },
 
+    #[error("no answer to {api:?} from {addr} within {waited_ms} ms")]
+    Timeout { addr: String, api: ApiKey, waited_ms: u64 },
+
+    #[error("cannot connect to {addr} within {waited_ms} ms")]
+    ConnectTimeout { addr: String, waited_ms: u64 },
+
     #[error("connection to {addr} closed by the broker")]
     ConnectionClosed { addr: String },
 

@@ -23,7 +23,7 @@ use wharf_client::cluster::{topic_name, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
 use wharf_client::groups::{commit_offsets, committed_offsets, CommittedOffset};
 use wharf_client::{check_code, versions, Cluster, PartitionLeader};
 
-use crate::output::{ClientArgs, Format, CLIENT_ID};
+use crate::output::{ClientArgs, Format, CLIENT_ID, REQUEST_TIMEOUT};
 
 /// Longest a fetch waits at the broker for a first record; also how often the timeout and
 /// Ctrl-C are checked between records.
@@ -82,7 +82,7 @@ struct Position {
 }
 
 pub async fn run(client: &ClientArgs, args: ConsumeArgs) -> Result<()> {
-    let mut cluster = Cluster::connect(&client.bootstrap_server, CLIENT_ID).await?;
+    let mut cluster = Cluster::connect(&client.bootstrap_server, CLIENT_ID, Some(REQUEST_TIMEOUT)).await?;
     let topic = args.topic.as_str();
     let mut leaders = cluster.partition_leaders(topic).await?;
     if let Some(p) = args.partition {
@@ -128,7 +128,7 @@ pub async fn run(client: &ClientArgs, args: ConsumeArgs) -> Result<()> {
     if was_interrupted {
         // A fetch was abandoned mid-call; its answer would arrive on the connection the commit
         // uses, so commit over fresh connections.
-        cluster = Cluster::connect(&client.bootstrap_server, CLIENT_ID).await?;
+        cluster = Cluster::connect(&client.bootstrap_server, CLIENT_ID, Some(REQUEST_TIMEOUT)).await?;
     }
     commit(&mut cluster, &args, &mut positions).await
 }

@@ -22,7 +22,7 @@ use wharf_client::cluster::{broker_addr, LATEST_TIMESTAMP};
 use wharf_client::groups::{committed_offsets, decode_assignment};
 use wharf_client::{check_code, error_name, ClientError, Cluster, OurRange};
 
-use crate::output::{or_dash, print, ClientArgs, Table, CLIENT_ID};
+use crate::output::{or_dash, print, ClientArgs, Table, CLIENT_ID, REQUEST_TIMEOUT};
 use crate::reset_offsets::{self, ResetArgs};
 
 const LIST_GROUPS: OurRange = OurRange::new(ApiKey::ListGroups, 0, 5);
@@ -49,7 +49,7 @@ pub enum GroupCommand {
 }
 
 pub async fn run(client: &ClientArgs, command: GroupCommand) -> Result<()> {
-    let mut cluster = Cluster::connect(&client.bootstrap_server, CLIENT_ID).await?;
+    let mut cluster = Cluster::connect(&client.bootstrap_server, CLIENT_ID, Some(REQUEST_TIMEOUT)).await?;
     match command {
         GroupCommand::List => list(&mut cluster, client).await,
         GroupCommand::Describe { group } => describe(&mut cluster, client, &group).await,

@@ -40,6 +40,11 @@ pub struct ClientArgs {
 /// Client id of the command-line tools in request headers.
 pub const CLIENT_ID: &str = "wharf-cli";
 
+/// Longest wait for a connection or for any one response. Kafka's clients default to 30 s
+/// (request.timeout.ms); Produce with acks=all and CreateTopics may legitimately take up to
+/// their own 30 s server-side timeouts, so the tools wait a little longer than those.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(40);
+
 /// A table: a header row and data rows of the same width.
 pub struct Table {
     header: Vec<&'static str>,

@@ -23,7 +23,7 @@ use wharf_client::cluster::topic_name;
 use wharf_client::records::{partition_for_key, plain_record};
 use wharf_client::{check_response, versions, Cluster, PartitionLeader};
 
-use crate::output::{ClientArgs, CLIENT_ID};
+use crate::output::{ClientArgs, CLIENT_ID, REQUEST_TIMEOUT};
 
 /// Longest input line (one record's key, separator and value). Kafka's default
 /// message.max.bytes is about 1 MiB, so a longer line could not be stored anyway; the bound
@@ -68,7 +68,7 @@ struct Line {
 }
 
 pub async fn run(client: &ClientArgs, args: ProduceArgs) -> Result<()> {
-    let mut cluster = Cluster::connect(&client.bootstrap_server, CLIENT_ID).await?;
+    let mut cluster = Cluster::connect(&client.bootstrap_server, CLIENT_ID, Some(REQUEST_TIMEOUT)).await?;
     let leaders = cluster.partition_leaders(&args.topic).await?;
     if let Some(p) = args.partition {
         if !leaders.iter().any(|l| l.partition == p) {

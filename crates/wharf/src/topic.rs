@@ -24,7 +24,7 @@ use serde::Serialize;
 use wharf_client::cluster::{leaders_of, topic_name, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
 use wharf_client::{check_response, versions, Cluster, OurRange};
 
-use crate::output::{print, ClientArgs, Table, CLIENT_ID};
+use crate::output::{print, ClientArgs, Table, CLIENT_ID, REQUEST_TIMEOUT};
 
 const DELETE_TOPICS: OurRange = OurRange::new(ApiKey::DeleteTopics, 1, 6);
 const DESCRIBE_CONFIGS: OurRange = OurRange::new(ApiKey::DescribeConfigs, 1, 4);
@@ -84,7 +84,7 @@ pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
 }
 
 pub async fn run(client: &ClientArgs, command: TopicCommand) -> Result<()> {
-    let mut cluster = Cluster::connect(&client.bootstrap_server, CLIENT_ID).await?;
+    let mut cluster = Cluster::connect(&client.bootstrap_server, CLIENT_ID, Some(REQUEST_TIMEOUT)).await?;
     match command {
         TopicCommand::List { include_internal } => list(&mut cluster, client, include_internal).await,
         TopicCommand::Describe { topic } => describe(&mut cluster, client, &topic).await,
