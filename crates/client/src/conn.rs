@@ -134,6 +134,11 @@ impl Connection {
         self.call_timeout = timeout;
     }
 
+    /// The bound set by [`Connection::set_call_timeout`].
+    pub fn call_timeout(&self) -> Option<Duration> {
+        self.call_timeout
+    }
+
     /// The address this connection was opened to.
     pub fn addr(&self) -> &str {
         &self.reader.addr

@@ -1,18 +1,19 @@
-//! A consumer group's committed offsets: reading them (OffsetFetch) and committing them as a
-//! standalone client (OffsetCommit with generation -1 and no member id, which brokers accept
-//! only while the group has no active members), and decoding a member's assignment.
+//! A consumer group's committed offsets: reading them (OffsetFetch) and committing them
+//! (OffsetCommit) as a member of the current generation or as a standalone client (generation
+//! -1 and no member id, which brokers accept only while the group has no active members), and
+//! encoding and decoding consumer-protocol assignments.
 //!
 //! Both calls go to the group's coordinator. Partition-level error codes fail the call naming
 //! the partition; none is retried.
 
-use bytes::{Buf, Bytes};
-use kafka_protocol::messages::consumer_protocol_assignment::ConsumerProtocolAssignment;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::consumer_protocol_assignment::{ConsumerProtocolAssignment, TopicPartition};
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use kafka_protocol::messages::{
     ApiKey, GroupId, OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse,
 };
-use kafka_protocol::protocol::{Decodable, StrBytes};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 use crate::cluster::{topic_name, Cluster};
 use crate::error::{check_code, ClientError};
@@ -81,13 +82,32 @@ pub async fn committed_offsets(
     Ok(offsets)
 }
 
-/// Commits `offsets` for `group` as a standalone client. A group with active members answers
-/// UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION (Kafka) for such a commit, which fails the call.
+/// Who commits: a standalone client, or a member of the group's current generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committer<'a> {
+    /// Generation -1 and no member id; a group with active members answers UNKNOWN_MEMBER_ID /
+    /// ILLEGAL_GENERATION (Kafka) for such a commit, which fails the call.
+    Standalone,
+    Member {
+        generation_id: i32,
+        member_id: &'a str,
+    },
+}
+
+/// Commits `offsets` for `group`.
 pub async fn commit_offsets(
     cluster: &mut Cluster,
     group: &str,
+    committer: Committer<'_>,
     offsets: &[CommittedOffset],
 ) -> Result<(), ClientError> {
+    let (generation_id, member_id) = match committer {
+        Committer::Standalone => (-1, ""),
+        Committer::Member {
+            generation_id,
+            member_id,
+        } => (generation_id, member_id),
+    };
     let conn = cluster.coordinator_connection(group).await?;
     let version = conn.version(OFFSET_COMMIT)?;
     let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
@@ -107,8 +127,8 @@ pub async fn commit_offsets(
     }
     let request = OffsetCommitRequest::default()
         .with_group_id(GroupId(StrBytes::from_string(group.to_owned())))
-        .with_generation_id_or_member_epoch(-1)
-        .with_member_id(StrBytes::default())
+        .with_generation_id_or_member_epoch(generation_id)
+        .with_member_id(StrBytes::from_string(member_id.to_owned()))
         .with_topics(topics);
     let response: OffsetCommitResponse = conn.call(ApiKey::OffsetCommit, version, &request).await?;
     for t in &response.topics {
@@ -127,20 +147,12 @@ pub fn decode_assignment(bytes: &Bytes) -> Result<Vec<(String, Vec<i32>)>, Clien
     if bytes.is_empty() {
         return Ok(Vec::new());
     }
-    let decode_err = |message: String| ClientError::Decode {
-        api: ApiKey::DescribeGroups,
-        version: 0,
-        message: format!("member assignment: {message}"),
-    };
-    let mut buf = bytes.clone();
-    if buf.remaining() < 2 {
-        return Err(decode_err("shorter than its version".to_owned()));
-    }
-    let version = buf.get_i16().min(ASSIGNMENT_VERSION_MAX);
-    if version < 0 {
-        return Err(decode_err(format!("negative version {version}")));
-    }
-    let assignment = ConsumerProtocolAssignment::decode(&mut buf, version).map_err(|e| decode_err(format!("{e:#}")))?;
+    let assignment: ConsumerProtocolAssignment = decode_versioned(
+        bytes,
+        ASSIGNMENT_VERSION_MAX,
+        ApiKey::DescribeGroups,
+        "member assignment",
+    )?;
     Ok(assignment
         .assigned_partitions
         .into_iter()
@@ -148,12 +160,62 @@ pub fn decode_assignment(bytes: &Bytes) -> Result<Vec<(String, Vec<i32>)>, Clien
         .collect())
 }
 
+/// A consumer-protocol assignment (version 0) of `partitions` of each topic.
+pub fn encode_assignment(partitions: &[(String, Vec<i32>)]) -> Result<Bytes, ClientError> {
+    let assignment = ConsumerProtocolAssignment::default().with_assigned_partitions(
+        partitions
+            .iter()
+            .map(|(t, ps)| {
+                TopicPartition::default()
+                    .with_topic(topic_name(t))
+                    .with_partitions(ps.clone())
+            })
+            .collect(),
+    );
+    encode_versioned(&assignment, ApiKey::SyncGroup, "member assignment")
+}
+
+/// Consumer-protocol payloads (subscriptions, assignments) are an i16 version followed by the
+/// struct in that version. A version newer than `version_max` is read as `version_max`, as
+/// Kafka's ConsumerProtocol does (fields are only ever appended). `api` and `what` name the
+/// payload in errors.
+pub fn decode_versioned<T: Decodable>(
+    bytes: &Bytes,
+    version_max: i16,
+    api: ApiKey,
+    what: &str,
+) -> Result<T, ClientError> {
+    let decode_err = |message: String| ClientError::Decode {
+        api,
+        version: 0,
+        message: format!("{what}: {message}"),
+    };
+    let mut buf = bytes.clone();
+    if buf.remaining() < 2 {
+        return Err(decode_err("shorter than its version".to_owned()));
+    }
+    let version = buf.get_i16().min(version_max);
+    if version < 0 {
+        return Err(decode_err(format!("negative version {version}")));
+    }
+    T::decode(&mut buf, version).map_err(|e| decode_err(format!("{e:#}")))
+}
+
+/// `value` as a version-0 consumer-protocol payload (every client reads version 0).
+pub fn encode_versioned<T: Encodable>(value: &T, api: ApiKey, what: &str) -> Result<Bytes, ClientError> {
+    let mut buf = BytesMut::new();
+    buf.put_i16(0);
+    value.encode(&mut buf, 0).map_err(|e| ClientError::Encode {
+        api,
+        version: 0,
+        message: format!("{what}: {e:#}"),
+    })?;
+    Ok(buf.freeze())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::{BufMut, BytesMut};
-    use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition;
-    use kafka_protocol::protocol::Encodable;
 
     #[test]
     fn decode_assignment_reads_every_version() {
@@ -168,6 +230,15 @@ mod tests {
             let decoded = decode_assignment(&buf.freeze()).expect("decodes");
             assert_eq!(decoded, vec![("t".to_owned(), vec![0, 2])], "v{version}");
         }
+    }
+
+    #[test]
+    fn encode_assignment_round_trips() {
+        let parts = vec![("a".to_owned(), vec![1]), ("b".to_owned(), vec![0, 3])];
+        assert_eq!(
+            decode_assignment(&encode_assignment(&parts).expect("encodes")).expect("decodes"),
+            parts
+        );
     }
 
     #[test]

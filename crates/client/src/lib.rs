@@ -6,8 +6,9 @@
 //! framing (`frame`: length prefix, headers, size bound), the connection (`conn`: TCP,
 //! ApiVersions handshake, one call at a time or split for pipelining), version choice
 //! (`versions`, KIP-35), the cluster view (`cluster`: metadata, leaders, coordinators, offsets
-//! by time), group offsets and assignments (`groups`) and splitting fetched records into batches (`batches`). What it does not do: SASL,
-//! TLS, idempotent or transactional producing, consumer group membership, or retries beyond the
+//! by time), group offsets and assignments (`groups`), group membership (`member`: join,
+//! sync, heartbeat, leave, range assignor) and splitting fetched records into batches (`batches`). What it does not do: SASL,
+//! TLS, idempotent or transactional producing, KIP-848 consumer groups, or retries beyond the
 //! transient waits `cluster` documents.
 
 pub mod batches;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod frame;
 pub mod groups;
 pub mod limits;
+pub mod member;
 pub mod records;
 pub mod versions;
 

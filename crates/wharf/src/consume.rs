@@ -1,12 +1,15 @@
 //! `wharf consume TOPIC`: print record values one per line, like kafka-console-consumer.sh.
 //!
 //! Sessionless fetches (KIP-227 session id 0) of every chosen partition from its leader.
-//! Where to start: `--offset`, else the group's committed offset (`--group`), else the log
-//! start (`--from-beginning`) or the log end. With `--group` the positions reached are
-//! committed after every fetch that returned records and on exit, as a standalone consumer
-//! (generation -1): this does not join the group, so it reads every chosen partition itself and
-//! brokers refuse its commits while the group has active members. It stops after
-//! `--max-messages`, after `--timeout-ms` without a new record, or on Ctrl-C.
+//! Which partitions: with `--group` (and neither `--partition` nor `--offset`) the ones the
+//! group assigns this member — it joins the group like any Kafka consumer (`member.rs` in
+//! wharf-client), heartbeats between fetches and rejoins on a rebalance; otherwise every
+//! partition of the topic, or `--partition`. Where to start: `--offset`, else the group's
+//! committed offset, else the log start (`--from-beginning`) or the log end. With `--group` the
+//! positions reached are committed after every fetch that returned records, before a rejoin and
+//! on exit (as a standalone consumer, generation -1, when it did not join). It stops after
+//! `--max-messages`, after `--timeout-ms` without a new record, or on Ctrl-C, then leaves the
+//! group.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -20,7 +23,8 @@ use kafka_protocol::records::RecordBatchDecoder;
 use serde::Serialize;
 use wharf_client::batches::{batch_offsets, next_batch};
 use wharf_client::cluster::{topic_name, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
-use wharf_client::groups::{commit_offsets, committed_offsets, CommittedOffset};
+use wharf_client::groups::{commit_offsets, committed_offsets, CommittedOffset, Committer};
+use wharf_client::member::{GroupMember, Heartbeat, MemberTimeouts};
 use wharf_client::{check_code, versions, Cluster, PartitionLeader};
 
 use crate::output::{ClientArgs, Format, CLIENT_ID, REQUEST_TIMEOUT};
@@ -81,17 +85,27 @@ struct Position {
     committed: Option<i64>,
 }
 
+/// Member timeouts of `consume --group`: Kafka's consumer defaults are a 45 s session and a
+/// 3 s heartbeat; a shorter session lets partitions of a killed `wharf consume` move sooner.
+const MEMBER_TIMEOUTS: MemberTimeouts = MemberTimeouts {
+    session: Duration::from_secs(10),
+    rebalance: Duration::from_secs(30),
+    heartbeat: Duration::from_secs(3),
+};
+
 pub async fn run(client: &ClientArgs, args: ConsumeArgs) -> Result<()> {
     let mut cluster = Cluster::connect(&client.bootstrap_server, CLIENT_ID, Some(REQUEST_TIMEOUT)).await?;
-    let topic = args.topic.as_str();
-    let mut leaders = cluster.partition_leaders(topic).await?;
-    if let Some(p) = args.partition {
-        leaders.retain(|l| l.partition == p);
-        if leaders.is_empty() {
-            bail!("topic {topic} has no partition {p}");
+    // As kafka-console-consumer.sh: a group without --partition or --offset subscribes (joins
+    // the group and reads what it is assigned); otherwise the partitions are chosen here.
+    let mut member = match &args.group {
+        Some(group) if args.partition.is_none() && args.offset.is_none() => {
+            let mut m = GroupMember::new(group, std::slice::from_ref(&args.topic), MEMBER_TIMEOUTS);
+            m.join(&mut cluster).await?;
+            Some(m)
         }
-    }
-    let mut positions = start_positions(&mut cluster, &args, leaders).await?;
+        _ => None,
+    };
+    let mut positions = positions_for(&mut cluster, &args, member.as_ref()).await?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut printed = 0u64;
     let mut last_record = Instant::now();
@@ -103,6 +117,18 @@ pub async fn run(client: &ClientArgs, args: ConsumeArgs) -> Result<()> {
             if args.max_messages.is_some_and(|max| printed >= max) {
                 return Ok(());
             }
+            if let Some(m) = member.as_mut() {
+                if m.heartbeat_if_due(&mut cluster).await? == Heartbeat::Rejoin {
+                    // Commit what this generation read, then take the new assignment. The
+                    // commit may already be refused (the group moved on); the next owner then
+                    // re-reads from the last accepted commit: at least once, as Kafka.
+                    if let Err(e) = commit(&mut cluster, &args, Some(m), &mut positions).await {
+                        tracing::warn!("commit before rejoining {} failed: {e:#}", m.member_id());
+                    }
+                    m.join(&mut cluster).await?;
+                    positions = positions_for(&mut cluster, &args, Some(m)).await?;
+                }
+            }
             let round = tokio::select! {
                 r = fetch_round(&mut cluster, &args, client.output, &mut positions, &mut out, &mut printed) => r?,
                 _ = &mut interrupted => {
@@ -113,7 +139,7 @@ pub async fn run(client: &ClientArgs, args: ConsumeArgs) -> Result<()> {
             out.flush().context("writing to stdout")?;
             if round > 0 {
                 last_record = Instant::now();
-                commit(&mut cluster, &args, &mut positions).await?;
+                commit(&mut cluster, &args, member.as_ref(), &mut positions).await?;
             } else if args
                 .timeout_ms
                 .is_some_and(|t| last_record.elapsed() >= Duration::from_millis(t))
@@ -130,7 +156,37 @@ pub async fn run(client: &ClientArgs, args: ConsumeArgs) -> Result<()> {
         // uses, so commit over fresh connections.
         cluster = Cluster::connect(&client.bootstrap_server, CLIENT_ID, Some(REQUEST_TIMEOUT)).await?;
     }
-    commit(&mut cluster, &args, &mut positions).await
+    commit(&mut cluster, &args, member.as_ref(), &mut positions).await?;
+    match member.as_mut() {
+        Some(m) => Ok(m.leave(&mut cluster).await?),
+        None => Ok(()),
+    }
+}
+
+/// Where to read: the partitions the group assigned `member`, or (without one) every partition
+/// of the topic or just `--partition`.
+async fn positions_for(
+    cluster: &mut Cluster,
+    args: &ConsumeArgs,
+    member: Option<&GroupMember>,
+) -> Result<Vec<Position>> {
+    let topic = args.topic.as_str();
+    let mut leaders = cluster.partition_leaders(topic).await?;
+    if let Some(m) = member {
+        let mine: Vec<i32> = m
+            .assignment()
+            .iter()
+            .filter(|(t, _)| t == topic)
+            .flat_map(|(_, ps)| ps.iter().copied())
+            .collect();
+        leaders.retain(|l| mine.contains(&l.partition));
+    } else if let Some(p) = args.partition {
+        leaders.retain(|l| l.partition == p);
+        if leaders.is_empty() {
+            bail!("topic {topic} has no partition {p}");
+        }
+    }
+    start_positions(cluster, args, leaders).await
 }
 
 async fn start_positions(
@@ -140,6 +196,7 @@ async fn start_positions(
 ) -> Result<Vec<Position>> {
     let topic = args.topic.as_str();
     let committed = match &args.group {
+        Some(_) if leaders.is_empty() => Vec::new(),
         Some(group) => {
             let partitions = leaders.iter().map(|l| l.partition).collect();
             committed_offsets(cluster, group, Some(&[(topic.to_owned(), partitions)])).await?
@@ -183,6 +240,10 @@ async fn fetch_round(
     addrs.sort();
     addrs.dedup();
     let before = *printed;
+    if addrs.is_empty() {
+        // Nothing assigned (more members than partitions): wait as long as a fetch would.
+        tokio::time::sleep(Duration::from_millis(FETCH_MAX_WAIT_MS as u64)).await;
+    }
     for addr in addrs {
         let conn = cluster.connection(&addr).await?;
         let version = conn.version(versions::FETCH)?;
@@ -305,8 +366,14 @@ fn write_record(
     Ok(())
 }
 
-/// Commits every position that moved since the last commit (with --group).
-async fn commit(cluster: &mut Cluster, args: &ConsumeArgs, positions: &mut [Position]) -> Result<()> {
+/// Commits every position that moved since the last commit (with --group), as `member` when
+/// the group assigned the partitions.
+async fn commit(
+    cluster: &mut Cluster,
+    args: &ConsumeArgs,
+    member: Option<&GroupMember>,
+    positions: &mut [Position],
+) -> Result<()> {
     let Some(group) = &args.group else {
         return Ok(());
     };
@@ -322,7 +389,14 @@ async fn commit(cluster: &mut Cluster, args: &ConsumeArgs, positions: &mut [Posi
     if moved.is_empty() {
         return Ok(());
     }
-    commit_offsets(cluster, group, &moved).await?;
+    let committer = match member {
+        Some(m) => Committer::Member {
+            generation_id: m.generation_id(),
+            member_id: m.member_id(),
+        },
+        None => Committer::Standalone,
+    };
+    commit_offsets(cluster, group, committer, &moved).await?;
     for p in positions.iter_mut() {
         p.committed = Some(p.offset);
     }

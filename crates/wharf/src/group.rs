@@ -237,10 +237,10 @@ fn describe_text(r: &GroupDescription) -> String {
         "Group: {}  State: {}  Protocol: {}  Members: {}\n\n",
         r.group,
         r.state,
-        if r.protocol_type.is_empty() {
-            "-".to_owned()
-        } else {
-            format!("{}/{}", r.protocol_type, r.protocol)
+        match (r.protocol_type.as_str(), r.protocol.as_str()) {
+            ("", _) => "-".to_owned(),
+            (t, "") => t.to_owned(),
+            (t, p) => format!("{t}/{p}"),
         },
         r.members.len()
     );

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::{ArgGroup, Args};
 use serde::Serialize;
 use wharf_client::cluster::{EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
-use wharf_client::groups::{commit_offsets, committed_offsets, CommittedOffset};
+use wharf_client::groups::{commit_offsets, committed_offsets, CommittedOffset, Committer};
 use wharf_client::{ClientError, Cluster};
 
 use crate::datetime::parse_timestamp_ms;
@@ -169,7 +169,7 @@ pub async fn run(cluster: &mut Cluster, client: &ClientArgs, args: &ResetArgs) -
                 offset: p.new_offset,
             })
             .collect();
-        commit_offsets(cluster, group, &offsets).await?;
+        commit_offsets(cluster, group, Committer::Standalone, &offsets).await?;
     }
     let plan = Plan {
         group: group.to_owned(),

@@ -370,3 +370,74 @@ fn group_describe_shows_committed_offsets_and_lag_then_reset_moves_them() {
     let err = broker.fails(&["group", "describe", "g"]);
     assert!(err.contains("GROUP_ID_NOT_FOUND (error code 69)"), "{err}");
 }
+
+#[test]
+fn consume_with_group_joins_it_reads_its_assignment_and_leaves_on_interrupt() {
+    let broker = start_broker();
+    broker.ok(&["topic", "create", "jobs", "--partitions", "2"], "");
+    broker.ok(&["produce", "jobs", "--partition", "0"], "a0\na1\na2\n");
+    broker.ok(&["produce", "jobs", "--partition", "1"], "b0\nb1\n");
+
+    let mut consumer = Command::new(WHARF)
+        .args([
+            "consume",
+            "jobs",
+            "--group",
+            "workers",
+            "--from-beginning",
+            "--bootstrap-server",
+            &broker.addr,
+        ])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wharf consume");
+    // Wait until the member has read everything and committed it; the deadline only keeps a
+    // broken build from hanging the suite.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let described = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the consumer never joined and committed"
+        );
+        let d = broker.json(&["group", "describe", "workers"]);
+        let committed: Vec<Value> = d["offsets"]
+            .as_array()
+            .map_or(vec![], |o| o.iter().map(|r| r["committed_offset"].clone()).collect());
+        if d["state"] == "Stable" && committed == [json!(3), json!(2)] {
+            break d;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let members = described["members"].as_array().expect("members");
+    assert_eq!(members.len(), 1, "{described}");
+    let member_id = members[0]["member_id"].as_str().expect("member id").to_owned();
+    assert_eq!(
+        members[0],
+        json!({"member_id": member_id, "group_instance_id": null, "client_id": "wharf-cli",
+               "host": "/127.0.0.1", "assignment": [{"topic": "jobs", "partitions": [0, 1]}]})
+    );
+    assert_eq!(described["protocol"], json!("range"));
+    assert_eq!(described["offsets"][1]["member_id"], json!(member_id));
+
+    // Ctrl-C: the consumer commits, leaves the group and exits 0.
+    let interrupted = Command::new("kill")
+        .args(["-INT", &consumer.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(interrupted.success());
+    let mut stdout = String::new();
+    consumer
+        .stdout
+        .take()
+        .expect("piped stdout")
+        .read_to_string(&mut stdout)
+        .expect("read stdout");
+    let status = consumer.wait().expect("consumer exits");
+    assert!(status.success(), "{status}");
+    assert_eq!(stdout, "a0\na1\na2\nb0\nb1\n");
+    let after = broker.json(&["group", "describe", "workers"]);
+    assert_eq!((&after["state"], &after["members"]), (&json!("Empty"), &json!([])));
+}
