@@ -8,13 +8,20 @@ dry run prints the plan and changes nothing, `--execute` commits it, and a new c
 consumer of the group (with auto.offset.reset=latest, so only the committed offsets can send it
 back) re-reads every record from offset 0 exactly once. The records were written by `wharf
 produce`, so the test also shows a librdkafka consumer reading what the CLI produced.
+
+Also: `wharf consume --group` and a confluent-kafka consumer share one group 2/2 whichever joins
+first (so either computes the range assignment), and between them read every record exactly once
+across wharf's interrupt, commit and leave.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
+
+import pytest
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
@@ -47,6 +54,15 @@ def wharf_json(broker, *args: str):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     return json.loads(done.stdout)
+
+
+def group_state(broker, group: str) -> str | None:
+    """The group's state, or None while the broker does not know the group yet."""
+    done = wharf(broker, "group", "describe", group, "--output", "json")
+    if done.returncode != 0:
+        assert "GROUP_ID_NOT_FOUND" in done.stderr, done.stderr
+        return None
+    return json.loads(done.stdout)["state"]
 
 
 def member(bootstrap: str, client_id: str, **overrides: object) -> Consumer:
@@ -141,3 +157,80 @@ def test_group_describe_and_reset_offsets_with_confluent_consumers(broker):
     again.close()
     expected = [(p, i, f"p{p}-{i}".encode()) for p, count in COUNTS.items() for i in range(count)]
     assert sorted(seen) == expected
+
+
+@pytest.mark.parametrize("first", ["confluent", "wharf"])
+def test_wharf_consume_shares_a_group_with_a_confluent_consumer(broker, first):
+    """`wharf consume --group` and a confluent-kafka consumer split a 4-partition topic 2/2 in one
+    group, whichever of them joins first (and so computes the range assignment as leader); each
+    reads exactly its partitions' records; when wharf is interrupted it commits and leaves, and the
+    confluent consumer takes over its partitions from wharf's commits: all 44 records are read
+    exactly once between them."""
+    topic, group = f"mixed-{first}", f"mixed-{first}"
+    create_topic(broker.bootstrap, topic, partitions=4)
+    confluent = group_consumer(broker.bootstrap, group, **{"client.id": "confluent"})
+    seen: list[tuple[int, int, bytes]] = []
+
+    def poll_confluent() -> None:
+        msg = confluent.poll(0.05)
+        if msg is not None and msg.error() is None:
+            seen.append((msg.partition(), msg.offset(), msg.value()))
+
+    def start_wharf() -> subprocess.Popen:
+        args = [str(wharf_binary()), "consume", topic, "--group", group, "--from-beginning"]
+        return subprocess.Popen(
+            [*args, "--bootstrap-server", broker.bootstrap], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+
+    def wait_for(done, what: str) -> None:
+        deadline = time.monotonic() + WAIT_S
+        while not done():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            poll_confluent()
+
+    if first == "wharf":
+        wharf_consumer = start_wharf()
+        wait_for(lambda: group_state(broker, group) == "Stable", "wharf alone")
+        confluent.subscribe([topic])
+    else:
+        confluent.subscribe([topic])
+        wait_for(lambda: len(confluent.assignment()) == 4, "confluent alone")
+        wharf_consumer = start_wharf()
+    wait_for(lambda: len(confluent.assignment()) == 2, "a 2/2 split")
+    wait_for(lambda: len(wharf_json(broker, "group", "describe", group)["members"]) == 2, "two members")
+    described = wharf_json(broker, "group", "describe", group)
+    assert (described["state"], described["protocol"]) == ("Stable", "range")
+    mine = sorted(tp.partition for tp in confluent.assignment())
+    by_client = {m["client_id"]: m["assignment"] for m in described["members"]}
+    theirs = sorted(set(range(4)) - set(mine))
+    assert by_client == {
+        "confluent": [{"topic": topic, "partitions": mine}],
+        "wharf-cli": [{"topic": topic, "partitions": theirs}],
+    }
+
+    lines = "".join(f"r{i}\n" for i in range(40))
+    done = wharf(broker, "produce", topic, stdin=lines)  # round-robin: 10 per partition
+    assert (done.returncode, done.stderr) == (0, "")
+
+    def wharf_committed_all() -> bool:
+        offsets = wharf_json(broker, "group", "describe", group)["offsets"]
+        return all(o["committed_offset"] == 10 for o in offsets if o["partition"] in theirs)
+
+    wait_for(lambda: len(seen) == 20 and wharf_committed_all(), "each member to read its 20 records")
+    assert {p for p, _, _ in seen} == set(mine)
+    confluent.commit(asynchronous=False)
+    wharf_consumer.send_signal(signal.SIGINT)
+    out, err = wharf_consumer.communicate(timeout=CLI_TIMEOUT_S)
+    assert (wharf_consumer.returncode, err) == (0, b""), err
+    wait_for(lambda: len(confluent.assignment()) == 4, "confluent to take over")
+
+    # One new record per partition. Records are read in order per partition, so once all four
+    # arrived, anything re-read (a resume before wharf's commits) has arrived before them.
+    done = wharf(broker, "produce", topic, stdin="n0\nn1\nn2\nn3\n")
+    assert (done.returncode, done.stderr) == (0, "")
+    wait_for(lambda: {b"n0", b"n1", b"n2", b"n3"} <= {v for _, _, v in seen}, "the four new records")
+    confluent.close()
+    read_by_wharf = out.decode().split()
+    read_by_confluent = [v.decode() for _, _, v in seen]
+    expected = [f"r{i}" for i in range(40)] + [f"n{i}" for i in range(4)]
+    assert sorted(read_by_wharf + read_by_confluent) == sorted(expected)
