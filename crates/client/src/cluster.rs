@@ -335,6 +335,29 @@ mod tests {
     }
 
     #[test]
+    fn leaders_of_partition_count_bound() {
+        let with = |count: usize| {
+            let mut r = response(1);
+            r.topics[0].partitions = (0..count as i32)
+                .map(|p| {
+                    MetadataResponsePartition::default()
+                        .with_partition_index(p)
+                        .with_leader_id(BrokerId(1))
+                })
+                .collect();
+            r
+        };
+        assert_eq!(
+            leaders_of(&with(PARTITIONS_MAX), "t").expect("at the bound").len(),
+            PARTITIONS_MAX
+        );
+        assert!(matches!(
+            leaders_of(&with(PARTITIONS_MAX + 1), "t"),
+            Err(ClientError::TooMany { count, .. }) if count == PARTITIONS_MAX + 1
+        ));
+    }
+
+    #[test]
     fn leaders_of_sorts_by_partition_and_resolves_addresses() {
         let leaders = leaders_of(&response(1), "t").expect("ready");
         let parts: Vec<_> = leaders.iter().map(|l| (l.partition, l.leader_addr.as_str())).collect();

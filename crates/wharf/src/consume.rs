@@ -350,8 +350,9 @@ fn write_record(
             key: r.key.as_deref().map(String::from_utf8_lossy),
             value: r.value.as_deref().map(String::from_utf8_lossy),
         };
-        serde_json::to_writer(&mut *out, &record)?;
-        out.write_all(b"\n")?;
+        let mut line = serde_json::to_vec(&record)?;
+        line.push(b'\n');
+        out.write_all(&line)?;
         return Ok(());
     }
     if args.print_offset {

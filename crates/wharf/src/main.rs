@@ -97,12 +97,21 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // `wharf consume ... | head`: the reader has what it wanted; as with other Unix tools
+        // that is not a failure (Rust ignores SIGPIPE, so the write reports EPIPE instead).
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             // One line, the whole context chain: "context: cause: broker returned ... (error code N)".
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// Runs one client tool on a single-threaded runtime: each makes one call at a time.

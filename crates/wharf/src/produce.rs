@@ -91,8 +91,9 @@ pub async fn run(client: &ClientArgs, args: ProduceArgs) -> Result<()> {
                 (Some(p), _) => p,
                 (None, Some(key)) => partition_for_key(key, leaders.len() as i32),
                 (None, None) => {
+                    let p = leaders[round_robin % leaders.len()].partition;
                     round_robin = round_robin.wrapping_add(1);
-                    leaders[(round_robin - 1) % leaders.len()].partition
+                    p
                 }
             };
             bytes += line.value.len() + line.key.as_ref().map_or(0, Bytes::len);
@@ -237,12 +238,18 @@ mod tests {
     #[test]
     fn read_lines_bounds_each_line() {
         let (tx, mut rx) = mpsc::channel(4);
-        let long = vec![b'x'; LINE_BYTES_MAX + 1];
-        let mut input = b"ok\n".to_vec();
-        input.extend_from_slice(&long);
+        let mut input = vec![b'x'; LINE_BYTES_MAX];
+        input.extend_from_slice(b"\r\n");
+        input.extend_from_slice(&vec![b'y'; LINE_BYTES_MAX + 1]);
+        input.extend_from_slice(b"\nnever read\n");
         read_lines(&input[..], None, &tx);
-        assert_eq!(&rx.try_recv().expect("first").expect("ok line").value[..], b"ok");
-        assert!(rx.try_recv().expect("second").is_err(), "over-long line fails");
+        let at_max = rx
+            .try_recv()
+            .expect("first")
+            .expect("a line of exactly the maximum passes");
+        assert_eq!(at_max.value.len(), LINE_BYTES_MAX);
+        let err = rx.try_recv().expect("second").err().expect("one byte more fails");
+        assert!(err.to_string().contains("line 2 is longer"), "{err}");
         assert!(rx.try_recv().is_err(), "reading stopped");
     }
 

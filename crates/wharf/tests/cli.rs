@@ -402,7 +402,15 @@ fn consume_with_group_joins_it_reads_its_assignment_and_leaves_on_interrupt() {
             std::time::Instant::now() < deadline,
             "the consumer never joined and committed"
         );
-        let d = broker.json(&["group", "describe", "workers"]);
+        let out = broker.run(&["group", "describe", "workers", "--output", "json"], "");
+        if !out.status.success() {
+            // Until the consumer has joined, the broker does not know the group.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("GROUP_ID_NOT_FOUND"), "{stderr}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            continue;
+        }
+        let d: Value = serde_json::from_slice(&out.stdout).expect("json");
         let committed: Vec<Value> = d["offsets"]
             .as_array()
             .map_or(vec![], |o| o.iter().map(|r| r["committed_offset"].clone()).collect());
