@@ -172,6 +172,7 @@ impl Cluster {
     ) -> Result<Vec<i64>, ClientError> {
         let mut offsets = vec![None; leaders.len()];
         let mut addrs: Vec<&str> = leaders.iter().map(|l| l.leader_addr.as_str()).collect();
+        addrs.sort_unstable();
         addrs.dedup();
         for addr in addrs {
             let mine: Vec<i32> = leaders
