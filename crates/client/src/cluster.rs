@@ -101,17 +101,8 @@ impl Cluster {
     pub async fn metadata(&mut self, topics: Option<&[&str]>) -> Result<MetadataResponse, ClientError> {
         let conn = self.bootstrap().await?;
         let version = conn.version(METADATA)?;
-        let topics = topics.map(|names| {
-            names
-                .iter()
-                .map(|&n| MetadataRequestTopic::default().with_name(Some(topic_name(n))))
-                .collect()
-        });
-        // The field exists from v4; before it, sending its non-default value cannot be encoded.
-        let request = MetadataRequest::default()
-            .with_topics(topics)
-            .with_allow_auto_topic_creation(version < 4);
-        conn.call(ApiKey::Metadata, version, &request).await
+        conn.call(ApiKey::Metadata, version, &metadata_request(version, topics))
+            .await
     }
 
     /// Every partition of `topic` with its leader's address, sorted by partition. A topic error
@@ -223,6 +214,21 @@ impl Cluster {
     }
 }
 
+/// Metadata for `topics` (all when `None`) that never auto-creates a topic.
+fn metadata_request(version: i16, topics: Option<&[&str]>) -> MetadataRequest {
+    let topics = topics.map(|names| {
+        names
+            .iter()
+            .map(|&n| MetadataRequestTopic::default().with_name(Some(topic_name(n))))
+            .collect()
+    });
+    // The field exists from v4 (before it the broker decides); sending its non-default value to
+    // an older version cannot be encoded.
+    MetadataRequest::default()
+        .with_topics(topics)
+        .with_allow_auto_topic_creation(version < 4)
+}
+
 /// The partition leaders of `topic` in a metadata response.
 pub fn leaders_of(response: &MetadataResponse, topic: &str) -> Result<Vec<PartitionLeader>, ClientError> {
     let scope = || format!(" on topic {topic}");
@@ -309,6 +315,18 @@ mod tests {
             result.err()
         );
         keep.abort();
+    }
+
+    #[test]
+    fn metadata_request_encodes_at_every_version_we_speak() {
+        use bytes::BytesMut;
+        use kafka_protocol::protocol::Encodable;
+        let mut buf = BytesMut::new();
+        for v in METADATA.min..=METADATA.max {
+            for topics in [None, Some(&["t"][..]), Some(&[][..])] {
+                metadata_request(v, topics).encode(&mut buf, v).expect("Metadata");
+            }
+        }
     }
 
     #[test]

@@ -152,15 +152,7 @@ impl GroupMember {
         let subscription = encode_subscription(&self.topics)?;
         let conn = cluster.coordinator_connection(&self.group).await?;
         let version = conn.version(JOIN_GROUP)?;
-        let request = JoinGroupRequest::default()
-            .with_group_id(GroupId(StrBytes::from_string(self.group.clone())))
-            .with_session_timeout_ms(millis(self.timeouts.session))
-            .with_rebalance_timeout_ms(millis(self.timeouts.rebalance))
-            .with_member_id(StrBytes::from_string(self.member_id.clone()))
-            .with_protocol_type(StrBytes::from_static_str(PROTOCOL_TYPE))
-            .with_protocols(vec![JoinGroupRequestProtocol::default()
-                .with_name(StrBytes::from_static_str(ASSIGNOR))
-                .with_metadata(subscription)]);
+        let request = self.join_request(subscription);
         // The coordinator holds a JoinGroup until every member has rejoined, for up to the
         // rebalance timeout: the usual bound on one answer would cut that short.
         let bound = conn.call_timeout();
@@ -208,16 +200,7 @@ impl GroupMember {
         };
         let conn = cluster.coordinator_connection(&self.group).await?;
         let version = conn.version(SYNC_GROUP)?;
-        let mut request = SyncGroupRequest::default()
-            .with_group_id(GroupId(StrBytes::from_string(self.group.clone())))
-            .with_generation_id(self.generation_id)
-            .with_member_id(StrBytes::from_string(self.member_id.clone()))
-            .with_assignments(assignments);
-        if version >= 5 {
-            request = request
-                .with_protocol_type(Some(StrBytes::from_static_str(PROTOCOL_TYPE)))
-                .with_protocol_name(Some(StrBytes::from_static_str(ASSIGNOR)));
-        }
+        let request = self.sync_request(version, assignments);
         // Followers wait here for the leader's assignment, bounded by the rebalance timeout.
         let bound = conn.call_timeout();
         conn.set_call_timeout(bound.map(|b| b + self.timeouts.rebalance));
@@ -289,14 +272,7 @@ impl GroupMember {
         }
         let conn = cluster.coordinator_connection(&self.group).await?;
         let version = conn.version(LEAVE_GROUP)?;
-        let member_id = StrBytes::from_string(self.member_id.clone());
-        let request = LeaveGroupRequest::default().with_group_id(GroupId(StrBytes::from_string(self.group.clone())));
-        // v3 batches members by identity (KIP-345); before it, one member id.
-        let request = if version >= 3 {
-            request.with_members(vec![MemberIdentity::default().with_member_id(member_id)])
-        } else {
-            request.with_member_id(member_id)
-        };
+        let request = self.leave_request(version);
         let response: LeaveGroupResponse = conn.call(ApiKey::LeaveGroup, version, &request).await?;
         let scope = || format!(" for group {}", self.group);
         check_code(ApiKey::LeaveGroup, response.error_code, scope)?;
@@ -306,6 +282,46 @@ impl GroupMember {
         self.member_id.clear();
         self.assignment.clear();
         Ok(())
+    }
+
+    /// JoinGroup in the fields every version from v1 has (v5+ static membership is not used).
+    fn join_request(&self, subscription: Bytes) -> JoinGroupRequest {
+        JoinGroupRequest::default()
+            .with_group_id(GroupId(StrBytes::from_string(self.group.clone())))
+            .with_session_timeout_ms(millis(self.timeouts.session))
+            .with_rebalance_timeout_ms(millis(self.timeouts.rebalance))
+            .with_member_id(StrBytes::from_string(self.member_id.clone()))
+            .with_protocol_type(StrBytes::from_static_str(PROTOCOL_TYPE))
+            .with_protocols(vec![JoinGroupRequestProtocol::default()
+                .with_name(StrBytes::from_static_str(ASSIGNOR))
+                .with_metadata(subscription)])
+    }
+
+    fn sync_request(&self, version: i16, assignments: Vec<SyncGroupRequestAssignment>) -> SyncGroupRequest {
+        let request = SyncGroupRequest::default()
+            .with_group_id(GroupId(StrBytes::from_string(self.group.clone())))
+            .with_generation_id(self.generation_id)
+            .with_member_id(StrBytes::from_string(self.member_id.clone()))
+            .with_assignments(assignments);
+        // v5 repeats the protocol type and name so the coordinator can check them (KIP-559).
+        if version >= 5 {
+            request
+                .with_protocol_type(Some(StrBytes::from_static_str(PROTOCOL_TYPE)))
+                .with_protocol_name(Some(StrBytes::from_static_str(ASSIGNOR)))
+        } else {
+            request
+        }
+    }
+
+    fn leave_request(&self, version: i16) -> LeaveGroupRequest {
+        let member_id = StrBytes::from_string(self.member_id.clone());
+        let request = LeaveGroupRequest::default().with_group_id(GroupId(StrBytes::from_string(self.group.clone())));
+        // v3 batches members by identity (KIP-345); before it, one member id.
+        if version >= 3 {
+            request.with_members(vec![MemberIdentity::default().with_member_id(member_id)])
+        } else {
+            request.with_member_id(member_id)
+        }
     }
 }
 
@@ -389,6 +405,41 @@ mod tests {
         let plan = range_assign(&s, &BTreeMap::from([("t".to_owned(), 1)]));
         assert_eq!(plan["a"], vec![("t".to_owned(), vec![0])]);
         assert_eq!(plan["b"], vec![]);
+    }
+
+    #[test]
+    fn requests_encode_at_every_version_we_speak() {
+        use bytes::BytesMut;
+        use kafka_protocol::protocol::Encodable;
+        let mut m = GroupMember::new(
+            "g",
+            &["t".to_owned()],
+            MemberTimeouts {
+                session: Duration::from_secs(10),
+                rebalance: Duration::from_secs(30),
+                heartbeat: Duration::from_secs(3),
+            },
+        );
+        m.member_id = "m-1".to_owned();
+        m.generation_id = 4;
+        let subscription = encode_subscription(&m.topics).expect("subscription");
+        let assignment = vec![SyncGroupRequestAssignment::default()
+            .with_member_id(StrBytes::from_static_str("m-1"))
+            .with_assignment(encode_assignment(&[("t".to_owned(), vec![0])]).expect("assignment"))];
+        let mut buf = BytesMut::new();
+        for v in JOIN_GROUP.min..=JOIN_GROUP.max {
+            m.join_request(subscription.clone())
+                .encode(&mut buf, v)
+                .expect("JoinGroup");
+        }
+        for v in SYNC_GROUP.min..=SYNC_GROUP.max {
+            m.sync_request(v, assignment.clone())
+                .encode(&mut buf, v)
+                .expect("SyncGroup");
+        }
+        for v in LEAVE_GROUP.min..=LEAVE_GROUP.max {
+            m.leave_request(v).encode(&mut buf, v).expect("LeaveGroup");
+        }
     }
 
     #[test]
