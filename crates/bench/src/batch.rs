@@ -13,11 +13,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use indexmap::IndexMap;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType, NO_PARTITION_LEADER_EPOCH,
-    NO_PRODUCER_EPOCH, NO_PRODUCER_ID,
-};
+use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions};
+use wharf_client::records::plain_record;
 
 use crate::error::BenchError;
 
@@ -25,7 +22,7 @@ use crate::error::BenchError;
 pub const VALUE_PREFIX_BYTES: usize = 16;
 
 /// Fixed header of a v2 record batch, from base offset through record count.
-pub const BATCH_HEADER_BYTES: usize = 61;
+pub const BATCH_HEADER_BYTES: usize = wharf_client::batches::BATCH_HEADER_BYTES;
 
 /// Worst-case bytes a record adds besides its value in a v2 batch: length varint (5),
 /// attributes (1), timestamp delta (3; all records of a batch share one timestamp, so it is 0),
@@ -108,25 +105,7 @@ impl BatchBuilder {
 
 /// A record whose fields never change between batches: no producer id, no key, no headers.
 fn template_record(index: usize) -> Record {
-    Record {
-        transactional: false,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: NO_PARTITION_LEADER_EPOCH,
-        producer_id: NO_PRODUCER_ID,
-        producer_epoch: NO_PRODUCER_EPOCH,
-        timestamp_type: TimestampType::Creation,
-        offset: index as i64,
-        // The encoder starts a new batch whenever offset - sequence changes, and derives the
-        // batch's base sequence from the first record. Sequence = offset - 1 keeps the
-        // difference constant and makes the base sequence -1 (NO_SEQUENCE), which is what a
-        // non-idempotent producer sends.
-        sequence: index as i32 - 1,
-        timestamp: 0,
-        key: None,
-        value: None,
-        headers: IndexMap::new(),
-    }
+    plain_record(index, 0, None, None)
 }
 
 /// Filler bytes: pseudo-random letters, so compression codecs get realistic (not trivially
@@ -164,7 +143,7 @@ pub fn now_micros() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kafka_protocol::records::RecordBatchDecoder;
+    use kafka_protocol::records::{RecordBatchDecoder, NO_PRODUCER_ID};
 
     fn round_trip(compression: Compression) {
         let mut builder = BatchBuilder::new(100, 1_000_000, compression);

@@ -18,8 +18,9 @@ use kafka_protocol::protocol::StrBytes;
 use tokio::sync::watch;
 
 use crate::batch::now_micros;
-use crate::conn::Connection;
-use crate::error::{check_code, BenchError};
+use wharf_client::{check_code, Connection};
+
+use crate::error::BenchError;
 use crate::fetched::tally;
 use crate::stats::{latency_histogram, Counters};
 use crate::topic::METADATA_WAIT;
@@ -75,7 +76,7 @@ pub async fn run_consumer(
         fetch_max_bytes,
         measure_latency,
     } = settings;
-    let version = conn.versions.fetch;
+    let version = conn.version(wharf_client::versions::FETCH)?;
     let topic_name = TopicName(StrBytes::from_string(topic.clone()));
     let mut cursors: Vec<Cursor> = partitions
         .iter()
@@ -103,7 +104,7 @@ pub async fn run_consumer(
         let request = fetch_request(&topic_name, active.iter().copied(), fetch_max_bytes);
         let response: FetchResponse = conn.call(ApiKey::Fetch, version, &request).await?;
         let now_us = now_micros();
-        check_code("Fetch", response.error_code, String::new)?;
+        check_code(ApiKey::Fetch, response.error_code, String::new)?;
 
         let mut progressed = false;
         for pd in response.responses.into_iter().flat_map(|t| t.partitions) {
@@ -118,7 +119,13 @@ pub async fn run_consumer(
                     cursor.fetch_offset = pd.log_start_offset;
                     continue;
                 }
-                code => return Err(BenchError::broker("Fetch", code, format!(" on {topic}-{partition}"))),
+                code => {
+                    return Err(BenchError::broker(
+                        ApiKey::Fetch,
+                        code,
+                        format!(" on {topic}-{partition}"),
+                    ))
+                }
             }
             if goal.until_caught_up && cursor.stop_at.is_none() {
                 cursor.stop_at = Some(pd.high_watermark);
@@ -177,9 +184,9 @@ async fn probe_high_watermarks(conn: &mut Connection, topic: &str, partitions: &
         })
         .collect();
     let request = fetch_request(&topic_name, &cursors, 1);
-    let version = conn.versions.fetch;
+    let version = conn.version(wharf_client::versions::FETCH)?;
     let response: FetchResponse = conn.call(ApiKey::Fetch, version, &request).await?;
-    check_code("Fetch", response.error_code, String::new)?;
+    check_code(ApiKey::Fetch, response.error_code, String::new)?;
     let mut marks = vec![None; partitions.len()];
     for pd in response.responses.iter().flat_map(|t| t.partitions.iter()) {
         let partition = pd.partition_index;
@@ -187,7 +194,13 @@ async fn probe_high_watermarks(conn: &mut Connection, topic: &str, partitions: &
             // An empty-headed log answers OFFSET_OUT_OF_RANGE for offset 0 on some brokers,
             // still with the high watermark filled in.
             0 | OFFSET_OUT_OF_RANGE => {}
-            code => return Err(BenchError::broker("Fetch", code, format!(" on {topic}-{partition}"))),
+            code => {
+                return Err(BenchError::broker(
+                    ApiKey::Fetch,
+                    code,
+                    format!(" on {topic}-{partition}"),
+                ))
+            }
         }
         if let Some(i) = partitions.iter().position(|&p| p == partition) {
             marks[i] = Some(pd.high_watermark.max(0));

@@ -6,24 +6,15 @@
 //! batch. A fetch offset inside a batch returns the whole batch; records before the offset are
 //! skipped. Control batches (transaction markers) occupy offsets but are not counted.
 //!
-//! Only the batch framing (base offset, length, magic, last offset delta) is read here by hand;
-//! headers are decoded by `RecordBatchDecoder::decode_batch_info`, which also checks the CRC,
+//! The batch framing is split by `wharf_client::batches`; headers are decoded by `RecordBatchDecoder::decode_batch_info`, which also checks the CRC,
 //! and records are decoded by `RecordBatchDecoder::decode` only when latency is wanted.
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use hdrhistogram::Histogram;
 use kafka_protocol::records::RecordBatchDecoder;
+use wharf_client::batches::{batch_offsets, next_batch};
 
 use crate::batch::read_prefix;
-
-/// Bytes before a batch's length field ends: base offset (8) and batch length (4).
-const LOG_OVERHEAD_BYTES: usize = 12;
-/// Position of the magic byte (record batch format version) in a batch.
-const MAGIC_OFFSET: usize = 16;
-/// Position of the last offset delta (i32) in a v2 batch.
-const LAST_OFFSET_DELTA_OFFSET: usize = 23;
-/// Smallest valid v2 batch: its fixed header.
-const BATCH_HEADER_BYTES: usize = crate::batch::BATCH_HEADER_BYTES;
 
 /// What one partition's records added up to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,43 +78,6 @@ pub fn tally(
         }
     }
     Ok(tally)
-}
-
-/// Takes the next whole batch off `records`; `None` when nothing or only a partial batch is
-/// left.
-fn next_batch(records: &mut Bytes) -> Result<Option<Bytes>, String> {
-    let Some(header) = records.get(..LOG_OVERHEAD_BYTES) else {
-        return Ok(None);
-    };
-    let length = i32::from_be_bytes([header[8], header[9], header[10], header[11]]);
-    let length = usize::try_from(length).map_err(|_| format!("negative batch length {length}"))?;
-    let total = LOG_OVERHEAD_BYTES + length;
-    if total < BATCH_HEADER_BYTES {
-        return Err(format!("batch length {length} is shorter than a batch header"));
-    }
-    if records.len() < total {
-        return Ok(None);
-    }
-    let batch = records.split_to(total);
-    if batch[MAGIC_OFFSET] != 2 {
-        return Err(format!(
-            "record format v{} is not supported (only v2 batches)",
-            batch[MAGIC_OFFSET]
-        ));
-    }
-    Ok(Some(batch))
-}
-
-/// Base offset and last offset of a whole v2 batch.
-fn batch_offsets(batch: &Bytes) -> Result<(i64, i64), String> {
-    let mut head = batch.slice(..);
-    let base_offset = head.get_i64();
-    let mut delta_bytes = batch.slice(LAST_OFFSET_DELTA_OFFSET..LAST_OFFSET_DELTA_OFFSET + 4);
-    let last_offset_delta = delta_bytes.get_i32();
-    if last_offset_delta < 0 {
-        return Err(format!("negative last offset delta in batch at {base_offset}"));
-    }
-    Ok((base_offset, base_offset + i64::from(last_offset_delta)))
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 //! measurement. The binary calls [`run`] with [`BenchArgs`] (a `clap::Args` struct it flattens
 //! into its `bench` subcommand) and gets a [`BenchReport`] back, already printed to stdout.
 //!
-//! Request path, by file: `conn` (TCP, ApiVersions, request/response) over `frame` (length
-//! prefix, headers, size bound) and `versions` (what to speak); `topic` (Metadata, CreateTopics);
+//! Request path, by file: connections, framing and metadata come from `wharf-client`;
+//! `versions` (what to speak); `topic` (Metadata, CreateTopics);
 //! `produce` (pipelined Produce) with `batch` (record batches) and `budget` (count, duration,
 //! rate); `consume` (Fetch loop) with `fetched` (counting fetched batches); `stats` and `report`
 //! (histograms, output). What this crate does not do: idempotent or transactional producing,
@@ -16,11 +16,9 @@
 mod args;
 mod batch;
 mod budget;
-mod conn;
 mod consume;
 mod error;
 mod fetched;
-mod frame;
 mod limits;
 mod produce;
 mod report;

@@ -1,15 +1,11 @@
 //! Every bound `wharf bench` applies, in one place.
 //!
-//! The bench is a client, but it still reads lengths from the network: a broker (or anything
-//! listening on the port) decides the size prefix of each response frame, so that prefix is
-//! checked against [`FRAME_BYTES_MAX`] before a single byte is reserved for it. The other bounds
-//! keep a mistyped flag from asking for absurd memory or connection counts.
+//! The size prefix of each response frame is bounded by `wharf_client::limits::FRAME_BYTES_MAX`;
+//! a Fetch response carries at most `--fetch-max-bytes` of records plus small per-partition
+//! overhead, so the largest fetch must fit in that frame with [`FRAME_OVERHEAD_BYTES`] to spare.
+//! The other bounds keep a mistyped flag from asking for absurd memory or connection counts.
 
-/// Largest response frame accepted, in bytes. A Fetch response carries at most
-/// `--fetch-max-bytes` of records plus small per-partition overhead, so this is the fetch bound
-/// plus headroom. A larger length prefix closes the connection with `FrameTooLarge` without
-/// allocating.
-pub const FRAME_BYTES_MAX: usize = FETCH_BYTES_MAX as usize + FRAME_OVERHEAD_BYTES;
+use wharf_client::limits::FRAME_BYTES_MAX;
 
 /// Headroom over the record bytes of a response for headers, topic names and per-partition
 /// fields; 1 MiB is generous for the few partitions a bench fetches.
@@ -42,4 +38,4 @@ pub const PARTITIONS_MAX: i32 = 10_000;
 
 const _: () = assert!(BATCH_BYTES_MAX < FRAME_BYTES_MAX);
 const _: () = assert!(MESSAGE_BYTES_MIN <= MESSAGE_BYTES_MAX);
-const _: () = assert!(FRAME_BYTES_MAX <= i32::MAX as usize);
+const _: () = assert!(FETCH_BYTES_MAX as usize + FRAME_OVERHEAD_BYTES <= FRAME_BYTES_MAX);

@@ -20,10 +20,11 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::batch::BatchBuilder;
 use crate::budget::{Budget, Pacer};
-use crate::conn::{Connection, FrameReader};
 use crate::error::BenchError;
-use crate::frame::{decode_body, decode_response_header, encode_request};
 use crate::stats::{latency_histogram, Counters};
+use wharf_client::conn::{Connection, FrameReader};
+use wharf_client::frame::{decode_body, decode_response_header, encode_request};
+use wharf_client::ClientError;
 
 /// How long the broker may hold a Produce request waiting for acks=-1 replication.
 const PRODUCE_TIMEOUT_MS: i32 = 30_000;
@@ -60,7 +61,7 @@ pub async fn run_producer(
     budget: Arc<Budget>,
     counters: Arc<Counters>,
 ) -> Result<Histogram<u64>, BenchError> {
-    let version = conn.versions.produce;
+    let version = conn.version(wharf_client::versions::PRODUCE)?;
     let (mut writer, reader, mut correlation_id) = conn.into_split();
     let (tx, rx) = mpsc::unbounded_channel::<InFlight>();
     let reader_task = (settings.acks != 0).then(|| {
@@ -122,7 +123,14 @@ pub async fn run_producer(
                     .with_name(topic_name.clone())
                     .with_partition_data(partition_data)]);
             frame.clear();
-            encode_request(&mut frame, ApiKey::Produce, version, correlation_id, &request)?;
+            encode_request(
+                &mut frame,
+                ApiKey::Produce,
+                version,
+                correlation_id,
+                writer.client_id(),
+                &request,
+            )?;
             drop(request); // releases the batch buffers for reuse before the next build
             let bytes = claimed * settings.message_size as u64;
             if settings.acks == 0 {
@@ -177,10 +185,11 @@ async fn read_responses(
         let mut frame = reader.read_frame().await?;
         let got = decode_response_header(&mut frame, ApiKey::Produce, version)?;
         if got != entry.correlation_id {
-            return Err(BenchError::CorrelationMismatch {
+            return Err(ClientError::CorrelationMismatch {
                 expected: entry.correlation_id,
                 got,
-            });
+            }
+            .into());
         }
         histogram.saturating_record(entry.sent_at.elapsed().as_micros() as u64);
         let response: ProduceResponse = decode_body(&mut frame, ApiKey::Produce, version)?;
@@ -188,7 +197,7 @@ async fn read_responses(
             for p in &t.partition_responses {
                 if p.error_code != 0 {
                     return Err(BenchError::broker(
-                        "Produce",
+                        ApiKey::Produce,
                         p.error_code,
                         format!(" on {topic}-{}", p.index),
                     ));

@@ -11,23 +11,24 @@ use hdrhistogram::Histogram;
 use indexmap::IndexMap;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use wharf_client::{Cluster, Connection, PartitionLeader};
 
 use crate::args::{BenchArgs, Mode, Stop, DEFAULT_COUNT};
 use crate::budget::Budget;
-use crate::conn::Connection;
 use crate::consume::{high_watermarks, run_consumer, ConsumeSettings, Goal};
 use crate::error::BenchError;
 use crate::produce::{run_producer, ProduceSettings};
 use crate::report::{BenchReport, Progress};
 use crate::stats::{latency_histogram, merge, Counters, LatencySummary};
-use crate::topic::{partition_leaders, PartitionLeader};
+use crate::topic::partition_leaders;
+use crate::versions::CLIENT_ID;
 
 type Tasks = JoinSet<Result<Histogram<u64>, BenchError>>;
 
 /// Runs the benchmark described by `args` and prints its report (text or JSON) to stdout.
 pub async fn run(args: BenchArgs) -> Result<BenchReport, BenchError> {
     args.validate()?;
-    let mut bootstrap = Connection::connect(&args.bootstrap).await?;
+    let mut bootstrap = Cluster::connect(&args.bootstrap, CLIENT_ID, None).await?;
     let create = (args.mode != Mode::Consume).then_some(args.partitions);
     let leaders = partition_leaders(&mut bootstrap, &args.topic, create).await?;
     drop(bootstrap);
@@ -81,7 +82,7 @@ async fn consume(args: &BenchArgs, leaders: &[PartitionLeader]) -> Result<BenchR
     let mut conns = Vec::with_capacity(groups.len());
     for (addr, partitions) in groups {
         let starts = partitions.iter().map(|&p| (p, 0)).collect();
-        conns.push((Connection::connect(&addr).await?, starts));
+        conns.push((Connection::connect(&addr, CLIENT_ID).await?, starts));
     }
 
     let expected = goal.target.borrow().as_ref().copied();
@@ -128,7 +129,7 @@ async fn end_to_end(args: &BenchArgs, leaders: &[PartitionLeader]) -> Result<Ben
     // produces is read and nothing older is.
     let mut consumer_conns = Vec::new();
     for (addr, partitions) in by_leader(leaders) {
-        let mut conn = Connection::connect(&addr).await?;
+        let mut conn = Connection::connect(&addr, CLIENT_ID).await?;
         let marks = high_watermarks(&mut conn, &args.topic, &partitions).await?;
         consumer_conns.push((conn, partitions.into_iter().zip(marks).collect::<Vec<_>>()));
     }
@@ -189,7 +190,7 @@ async fn start_producers(
     let plans = assign_producers(leaders, args.producers);
     let mut conns = Vec::with_capacity(plans.len());
     for (addr, partitions) in plans {
-        conns.push((Connection::connect(&addr).await?, partitions));
+        conns.push((Connection::connect(&addr, CLIENT_ID).await?, partitions));
     }
     let (budget, expected) = match args.stop() {
         Stop::Count(n) => (Budget::count(n), Some(n)),

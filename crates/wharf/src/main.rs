@@ -1,8 +1,22 @@
-//! The `wharf` binary: parses settings, sets up logging, and runs a subcommand.
+//! The `wharf` binary: parses settings, sets up logging, and runs a subcommand: `serve` (the
+//! broker), `bench`, and the Kafka-protocol client tools `topic`, `group`, `produce` and
+//! `consume` (one module each), which work against any Kafka-compatible broker.
+//!
+//! Exit status: 0 on success; 1 with one line "error: ..." on stderr otherwise, naming the
+//! Kafka error code when a broker returned one; 2 for bad flags (clap).
 
+mod consume;
+mod datetime;
+mod group;
+mod output;
+mod produce;
+mod reset_offsets;
 mod settings;
+mod topic;
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -32,18 +46,81 @@ enum Command {
     },
     /// Measure a Kafka-compatible broker (this one or any other): produce, consume, end-to-end.
     Bench(wharf_bench::BenchArgs),
+    /// Topics: list, describe, create, delete, alter configs.
+    Topic {
+        #[command(subcommand)]
+        command: topic::TopicCommand,
+        #[command(flatten)]
+        client: output::ClientArgs,
+    },
+    /// Consumer groups: list, describe (offsets and lag), delete, reset offsets.
+    Group {
+        #[command(subcommand)]
+        command: group::GroupCommand,
+        #[command(flatten)]
+        client: output::ClientArgs,
+    },
+    /// Produce one record per line of standard input.
+    Produce {
+        #[command(flatten)]
+        args: produce::ProduceArgs,
+        #[command(flatten)]
+        client: output::ClientArgs,
+    },
+    /// Print records, one value per line.
+    Consume {
+        #[command(flatten)]
+        args: consume::ConsumeArgs,
+        #[command(flatten)]
+        client: output::ClientArgs,
+    },
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The client tools print their results on stdout; only warnings belong on stderr.
+    let default_level = match cli.command {
+        Command::Serve { .. } | Command::Bench(_) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)))
         .with_writer(std::io::stderr)
         .init();
-    match cli.command {
+    let result = match cli.command {
         Command::Serve { config, settings } => serve(config, settings),
         Command::Bench(args) => bench(args),
+        Command::Topic { command, client } => run_client(topic::run(&client, command)),
+        Command::Group { command, client } => run_client(group::run(&client, command)),
+        Command::Produce { args, client } => run_client(produce::run(&client, args)),
+        Command::Consume { args, client } => run_client(consume::run(&client, args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // `wharf consume ... | head`: the reader has what it wanted; as with other Unix tools
+        // that is not a failure (Rust ignores SIGPIPE, so the write reports EPIPE instead).
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line, the whole context chain: "context: cause: broker returned ... (error code N)".
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Runs one client tool on a single-threaded runtime: each makes one call at a time.
+fn run_client(tool: impl Future<Output = Result<()>>) -> Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(tool)
 }
 
 fn serve(config_file: Option<PathBuf>, flags: ServeSettings) -> Result<()> {

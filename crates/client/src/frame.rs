@@ -11,26 +11,23 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
-use crate::error::BenchError;
+use crate::error::ClientError;
 
 /// Bytes of the length prefix.
 pub const LENGTH_PREFIX_BYTES: usize = 4;
-
-/// Client id sent in every request header.
-pub const CLIENT_ID: &str = "wharf-bench";
 
 /// Takes one complete frame (without its length prefix) off the front of `buf`, or returns
 /// `Ok(None)` when the frame has not fully arrived. A prefix above `frame_bytes_max` (or
 /// negative, read as a huge unsigned value) is an error before anything is allocated; when a
 /// valid frame is partial, room for the rest is reserved so the next read lands in one go.
-pub fn split_frame(buf: &mut BytesMut, frame_bytes_max: usize, addr: &str) -> Result<Option<Bytes>, BenchError> {
+pub fn split_frame(buf: &mut BytesMut, frame_bytes_max: usize, addr: &str) -> Result<Option<Bytes>, ClientError> {
     if buf.len() < LENGTH_PREFIX_BYTES {
         return Ok(None);
     }
     let prefix: [u8; LENGTH_PREFIX_BYTES] = [buf[0], buf[1], buf[2], buf[3]];
     let len = u32::from_be_bytes(prefix) as usize;
     if len > frame_bytes_max {
-        return Err(BenchError::FrameTooLarge {
+        return Err(ClientError::FrameTooLarge {
             addr: addr.to_owned(),
             len,
             max: frame_bytes_max,
@@ -51,10 +48,11 @@ pub fn encode_request<R: Encodable>(
     api_key: ApiKey,
     version: i16,
     correlation_id: i32,
+    client_id: &str,
     body: &R,
-) -> Result<(), BenchError> {
-    let encode_err = |message: String| BenchError::Encode {
-        api: api_name(api_key),
+) -> Result<(), ClientError> {
+    let encode_err = |message: String| ClientError::Encode {
+        api: api_key,
         version,
         message,
     };
@@ -62,7 +60,7 @@ pub fn encode_request<R: Encodable>(
         .with_request_api_key(api_key as i16)
         .with_request_api_version(version)
         .with_correlation_id(correlation_id)
-        .with_client_id(Some(StrBytes::from_static_str(CLIENT_ID)));
+        .with_client_id(Some(StrBytes::from_string(client_id.to_owned())));
     let header_version = api_key.request_header_version(version);
 
     let start = out.len();
@@ -82,36 +80,24 @@ pub fn encode_request<R: Encodable>(
 
 /// Decodes the response header at the front of `frame`, returning its correlation id and
 /// leaving `frame` at the start of the body.
-pub fn decode_response_header(frame: &mut Bytes, api_key: ApiKey, version: i16) -> Result<i32, BenchError> {
+pub fn decode_response_header(frame: &mut Bytes, api_key: ApiKey, version: i16) -> Result<i32, ClientError> {
     let header_version = api_key.response_header_version(version);
     ResponseHeader::decode(frame, header_version)
         .map(|h| h.correlation_id)
-        .map_err(|e| BenchError::Decode {
-            api: api_name(api_key),
+        .map_err(|e| ClientError::Decode {
+            api: api_key,
             version,
             message: format!("response header: {e:#}"),
         })
 }
 
 /// Decodes a response body of type `T`.
-pub fn decode_body<T: Decodable>(frame: &mut Bytes, api_key: ApiKey, version: i16) -> Result<T, BenchError> {
-    T::decode(frame, version).map_err(|e| BenchError::Decode {
-        api: api_name(api_key),
+pub fn decode_body<T: Decodable>(frame: &mut Bytes, api_key: ApiKey, version: i16) -> Result<T, ClientError> {
+    T::decode(frame, version).map_err(|e| ClientError::Decode {
+        api: api_key,
         version,
         message: format!("{e:#}"),
     })
-}
-
-/// Kafka's name for an API, for error messages.
-pub fn api_name(api_key: ApiKey) -> &'static str {
-    match api_key {
-        ApiKey::Produce => "Produce",
-        ApiKey::Fetch => "Fetch",
-        ApiKey::Metadata => "Metadata",
-        ApiKey::ApiVersions => "ApiVersions",
-        ApiKey::CreateTopics => "CreateTopics",
-        _ => "other API",
-    }
 }
 
 #[cfg(test)]
@@ -156,7 +142,7 @@ mod tests {
         buf.put_u32(MAX as u32 + 1);
         let capacity = buf.capacity();
         let err = split_frame(&mut buf, MAX, "t").expect_err("too large");
-        assert!(matches!(err, BenchError::FrameTooLarge { len, .. } if len == MAX + 1));
+        assert!(matches!(err, ClientError::FrameTooLarge { len, .. } if len == MAX + 1));
         assert_eq!(buf.capacity(), capacity, "no space reserved for the claimed length");
     }
 
@@ -171,7 +157,7 @@ mod tests {
     fn encode_request_prefix_matches_length_and_header_round_trips() {
         let mut out = BytesMut::new();
         let body = MetadataRequest::default();
-        encode_request(&mut out, ApiKey::Metadata, 12, 42, &body).expect("encodes");
+        encode_request(&mut out, ApiKey::Metadata, 12, 42, "t", &body).expect("encodes");
         let mut frame = split_frame(&mut out, MAX, "t").expect("ok").expect("whole frame");
         assert!(out.is_empty());
         let header_version = ApiKey::Metadata.request_header_version(12);
