@@ -25,7 +25,7 @@ use wharf_client::{check_code, error_name, ClientError, Cluster, OurRange};
 use crate::output::{or_dash, print, ClientArgs, Table, CLIENT_ID, REQUEST_TIMEOUT};
 use crate::reset_offsets::{self, ResetArgs};
 
-const LIST_GROUPS: OurRange = OurRange::new(ApiKey::ListGroups, 0, 5);
+pub const LIST_GROUPS: OurRange = OurRange::new(ApiKey::ListGroups, 0, 5);
 const DESCRIBE_GROUPS: OurRange = OurRange::new(ApiKey::DescribeGroups, 0, 5);
 const DELETE_GROUPS: OurRange = OurRange::new(ApiKey::DeleteGroups, 0, 2);
 

@@ -18,12 +18,15 @@ use kafka_protocol::messages::incremental_alter_configs_request::{AlterConfigsRe
 use kafka_protocol::messages::{
     ApiKey, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
     DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+    ListGroupsRequest, ListGroupsResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 use serde::Serialize;
-use wharf_client::cluster::{leaders_of, topic_name, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
+use wharf_client::cluster::{broker_addr, leaders_of, topic_name, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP};
+use wharf_client::groups::committed_offsets;
 use wharf_client::{check_response, versions, Cluster, OurRange};
 
+use crate::group::LIST_GROUPS;
 use crate::output::{print, ClientArgs, Table, CLIENT_ID, REQUEST_TIMEOUT};
 
 const DELETE_TOPICS: OurRange = OurRange::new(ApiKey::DeleteTopics, 1, 6);
@@ -142,6 +145,9 @@ struct DescribedPartition {
     isr: Vec<i32>,
     log_start_offset: i64,
     log_end_offset: i64,
+    /// Records past the backlog reference (docs/BACKLOG.md), when the topic caps its backlog.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backlog: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -174,14 +180,17 @@ async fn describe(cluster: &mut Cluster, client: &ClientArgs, topic: &str) -> Re
                 isr: p.isr_nodes.iter().map(|b| b.0).collect(),
                 log_start_offset: start,
                 log_end_offset: end,
+                backlog: None,
             })
         })
         .collect();
     partitions.sort_by_key(|p| p.partition);
+    let configs = topic_overrides(cluster, topic).await?;
+    fill_backlogs(cluster, topic, &configs, &mut partitions).await?;
     let report = DescribedTopic {
         topic: topic.to_owned(),
         partitions,
-        configs: topic_overrides(cluster, topic).await?,
+        configs,
     };
     print(client.output, &report, || {
         let ids = |v: &[i32]| v.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
@@ -192,27 +201,102 @@ async fn describe(cluster: &mut Cluster, client: &ClientArgs, topic: &str) -> Re
             .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("null")))
             .collect();
         out.push_str(&format!("Configs: {}\n", configs.join(",")));
-        let mut t = Table::new(&[
+        let capped = report.partitions.iter().any(|p| p.backlog.is_some());
+        let mut header = vec![
             "PARTITION",
             "LEADER",
             "REPLICAS",
             "ISR",
             "LOG-START-OFFSET",
             "LOG-END-OFFSET",
-        ]);
+        ];
+        if capped {
+            header.push("BACKLOG");
+        }
+        let mut t = Table::new(&header);
         for p in &report.partitions {
-            t.row(vec![
+            let mut row = vec![
                 p.partition.to_string(),
                 p.leader.to_string(),
                 ids(&p.replicas),
                 ids(&p.isr),
                 p.log_start_offset.to_string(),
                 p.log_end_offset.to_string(),
-            ]);
+            ];
+            if capped {
+                row.push(p.backlog.map_or_else(|| "-".into(), |b| b.to_string()));
+            }
+            t.row(row);
         }
         out.push_str(&t.render());
         out
     })
+}
+
+/// For a topic with a backlog cap (max.backlog.messages / max.backlog.bytes), each partition's
+/// backlog as the broker measures it: log end minus the reference group's committed offset
+/// (backlog.group, else the slowest group with a commit on the partition), at least the log
+/// start.
+async fn fill_backlogs(
+    cluster: &mut Cluster,
+    topic: &str,
+    configs: &BTreeMap<String, Option<String>>,
+    partitions: &mut [DescribedPartition],
+) -> Result<()> {
+    let capped = ["max.backlog.messages", "max.backlog.bytes"].iter().any(|k| {
+        configs
+            .get(*k)
+            .and_then(|v| v.as_deref())
+            .and_then(|v| v.parse::<i64>().ok())
+            .is_some_and(|n| n >= 0)
+    });
+    if !capped {
+        return Ok(());
+    }
+    let groups = match configs
+        .get("backlog.group")
+        .cloned()
+        .flatten()
+        .filter(|g| !g.is_empty())
+    {
+        Some(g) => vec![g],
+        None => group_ids(cluster).await?,
+    };
+    let wanted = [(topic.to_owned(), partitions.iter().map(|p| p.partition).collect())];
+    let mut reference: BTreeMap<i32, i64> = BTreeMap::new();
+    for g in &groups {
+        for c in committed_offsets(cluster, g, Some(&wanted)).await? {
+            let slowest = reference.entry(c.partition).or_insert(c.offset);
+            *slowest = (*slowest).min(c.offset);
+        }
+    }
+    for p in partitions {
+        let from = reference
+            .get(&p.partition)
+            .copied()
+            .unwrap_or(p.log_start_offset)
+            .max(p.log_start_offset);
+        p.backlog = Some((p.log_end_offset - from).max(0));
+    }
+    Ok(())
+}
+
+/// Every group the cluster's brokers list.
+async fn group_ids(cluster: &mut Cluster) -> Result<Vec<String>> {
+    let metadata = cluster.metadata(Some(&[])).await?;
+    let mut ids = Vec::new();
+    for broker in &metadata.brokers {
+        let conn = cluster
+            .connection(&broker_addr(broker.host.as_str(), broker.port))
+            .await?;
+        let version = conn.version(LIST_GROUPS)?;
+        let response: ListGroupsResponse = conn
+            .call(ApiKey::ListGroups, version, &ListGroupsRequest::default())
+            .await?;
+        check_response(ApiKey::ListGroups, response.error_code, None, String::new)?;
+        ids.extend(response.groups.iter().map(|g| g.group_id.0.to_string()));
+    }
+    Ok(ids)
 }
 
 /// The configs set on `topic` itself.

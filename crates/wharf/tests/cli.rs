@@ -449,3 +449,39 @@ fn consume_with_group_joins_it_reads_its_assignment_and_leaves_on_interrupt() {
     let after = broker.json(&["group", "describe", "workers"]);
     assert_eq!((&after["state"], &after["members"]), (&json!("Empty"), &json!([])));
 }
+
+#[test]
+fn topic_describe_shows_backlog_from_slowest_group_and_produce_past_cap_fails() {
+    let broker = start_broker();
+    broker.ok(&["topic", "create", "sale", "--config", "max.backlog.messages=5"], "");
+    broker.ok(&["produce", "sale"], "a\nb\nc\nd\n");
+    let backlog = |b: &Broker| b.json(&["topic", "describe", "sale"])["partitions"][0]["backlog"].clone();
+    assert_eq!(
+        backlog(&broker),
+        json!(4),
+        "no commits yet: measured from the log start"
+    );
+    for (group, n) in [("fast", "3"), ("slow", "1")] {
+        let args = [
+            "consume",
+            "sale",
+            "--group",
+            group,
+            "--from-beginning",
+            "--partition",
+            "0",
+            "--max-messages",
+            n,
+        ];
+        broker.ok(&args, "");
+    }
+    assert_eq!(backlog(&broker), json!(3), "measured from the slowest group");
+    broker.ok(&["produce", "sale"], "e\nf\n");
+    // 6 - 1 = 5 waiting: the cap. One more is refused, and nothing of it is written.
+    assert_eq!(backlog(&broker), json!(5));
+    let refused = broker.run(&["produce", "sale"], "g\n");
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("POLICY_VIOLATION (error code 44)"), "{stderr}");
+    assert_eq!(backlog(&broker), json!(5));
+}
