@@ -111,6 +111,11 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub producers: usize,
 
+    /// Idempotent producing (KIP-98): a producer id from InitProducerId per connection and
+    /// per-partition sequence numbers in every batch, as `enable.idempotence=true` clients send.
+    #[arg(long)]
+    pub idempotent: bool,
+
     /// Maximum outstanding produce requests per connection.
     #[arg(long, default_value_t = 5)]
     pub in_flight: usize,

@@ -38,6 +38,8 @@ pub struct BatchBuilder {
     records: Vec<Record>,
     values: BytesMut,
     out: BytesMut,
+    /// Producer id and epoch for idempotent batches (`--idempotent`); None for plain ones.
+    producer: Option<(i64, i16)>,
 }
 
 impl BatchBuilder {
@@ -54,7 +56,14 @@ impl BatchBuilder {
             records: Vec::new(),
             values: BytesMut::new(),
             out: BytesMut::new(),
+            producer: None,
         }
+    }
+
+    /// Makes every later batch idempotent: this producer id and epoch, with the base sequence
+    /// given to [`BatchBuilder::build_sequenced`].
+    pub fn set_producer(&mut self, producer_id: i64, producer_epoch: i16) {
+        self.producer = Some((producer_id, producer_epoch));
     }
 
     /// Most records one batch holds.
@@ -63,7 +72,19 @@ impl BatchBuilder {
     }
 
     /// Encodes `count` records (sequence numbers from `first_sequence`) into one batch.
+    #[cfg(test)]
     pub fn build(&mut self, count: usize, first_sequence: u64) -> Result<Bytes, BenchError> {
+        self.build_sequenced(count, first_sequence, 0)
+    }
+
+    /// As [`BatchBuilder::build`]; with a producer set, the batch is idempotent and its records
+    /// carry producer sequences from `base_sequence` (the partition's next sequence).
+    pub fn build_sequenced(
+        &mut self,
+        count: usize,
+        first_sequence: u64,
+        base_sequence: i32,
+    ) -> Result<Bytes, BenchError> {
         let count = count.clamp(1, self.records_per_batch);
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let now_us = now.as_micros() as u64;
@@ -83,6 +104,11 @@ impl BatchBuilder {
         }
         for (i, record) in self.records[..count].iter_mut().enumerate() {
             record.timestamp = now_ms;
+            if let Some((producer_id, producer_epoch)) = self.producer {
+                record.producer_id = producer_id;
+                record.producer_epoch = producer_epoch;
+                record.sequence = base_sequence.wrapping_add(i as i32);
+            }
             let start = i * self.message_size;
             record.value = Some(values.slice(start..start + self.message_size));
         }

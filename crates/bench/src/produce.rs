@@ -41,6 +41,8 @@ pub struct ProduceSettings {
     /// Records per second for this connection; `None` is unthrottled.
     pub rate_per_connection: Option<f64>,
     pub linger: Duration,
+    /// Idempotent batches (producer id from InitProducerId, per-partition sequences).
+    pub idempotent: bool,
 }
 
 /// A request on the wire, waiting for its response.
@@ -62,6 +64,12 @@ pub async fn run_producer(
     counters: Arc<Counters>,
 ) -> Result<Histogram<u64>, BenchError> {
     let version = conn.version(wharf_client::versions::PRODUCE)?;
+    let mut conn = conn;
+    let producer = if settings.idempotent {
+        Some(init_producer_id(&mut conn).await?)
+    } else {
+        None
+    };
     let (mut writer, reader, mut correlation_id) = conn.into_split();
     let (tx, rx) = mpsc::unbounded_channel::<InFlight>();
     let reader_task = (settings.acks != 0).then(|| {
@@ -76,6 +84,11 @@ pub async fn run_producer(
 
     let permits = Arc::new(Semaphore::new(settings.in_flight));
     let mut builder = BatchBuilder::new(settings.message_size, settings.batch_bytes, settings.compression);
+    if let Some((producer_id, producer_epoch)) = producer {
+        builder.set_producer(producer_id, producer_epoch);
+    }
+    // The next producer sequence of each partition (idempotent batches only).
+    let mut next_sequence: std::collections::HashMap<i32, i32> = std::collections::HashMap::new();
     let per_request = builder.records_per_batch() as u64 * partitions.len() as u64;
     let topic_name = TopicName(StrBytes::from_string(settings.topic.clone()));
     let mut frame = BytesMut::new();
@@ -108,7 +121,9 @@ pub async fn run_producer(
                 if share == 0 {
                     continue;
                 }
-                let batch = builder.build(share as usize, sequence)?;
+                let base = next_sequence.entry(partition).or_insert(0);
+                let batch = builder.build_sequenced(share as usize, sequence, *base)?;
+                *base = base.wrapping_add(share as i32);
                 sequence += share;
                 partition_data.push(
                     PartitionProduceData::default()
@@ -223,6 +238,20 @@ pub fn split_evenly(total: u64, parts: usize, rotation: usize) -> Vec<u64> {
             base + u64::from(rank < extra)
         })
         .collect()
+}
+
+/// InitProducerId without a transactional id: a fresh producer id and epoch (KIP-98).
+async fn init_producer_id(conn: &mut Connection) -> Result<(i64, i16), BenchError> {
+    use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse};
+    let version = conn.version(wharf_client::versions::INIT_PRODUCER_ID)?;
+    let request = InitProducerIdRequest::default()
+        .with_transactional_id(None)
+        .with_transaction_timeout_ms(-1)
+        .with_producer_id(kafka_protocol::messages::ProducerId(-1))
+        .with_producer_epoch(-1);
+    let response: InitProducerIdResponse = conn.call(ApiKey::InitProducerId, version, &request).await?;
+    wharf_client::check_code(ApiKey::InitProducerId, response.error_code, String::new)?;
+    Ok((response.producer_id.0, response.producer_epoch))
 }
 
 #[cfg(test)]

@@ -207,6 +207,7 @@ async fn start_producers(
         in_flight: args.in_flight,
         rate_per_connection: args.rate.map(|r| r as f64 / conns.len().max(1) as f64),
         linger: Duration::from_millis(args.linger_ms),
+        idempotent: args.idempotent,
     };
     let mut tasks = Tasks::new();
     for (conn, partitions) in conns {

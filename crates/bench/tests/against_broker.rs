@@ -52,6 +52,25 @@ async fn produce_then_consume_counts_exactly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_idempotent_sequences_accepted_and_counted_exactly() {
+    let broker = support::start().await;
+    let addr = broker.addr.clone();
+    // Two connections, each its own producer id, five requests in flight over three partitions:
+    // any sequence the broker did not expect would fail the run with its error code.
+    let flags = ["--topic", "idem", "--partitions", "3", "--count", "20000"];
+    let produce_flags: Vec<&str> = ["produce", "--idempotent", "--producers", "2", "--batch-size", "16384"]
+        .into_iter()
+        .chain(flags)
+        .collect();
+    let produced = run(args(&addr, &produce_flags)).await.expect("idempotent produce run");
+    assert_eq!(produced.records, 20_000);
+    let consumed = run(args(&addr, &["consume", "--topic", "idem"]))
+        .await
+        .expect("consume all");
+    assert_eq!(consumed.records, 20_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn end_to_end_reads_every_produced_record() {
     let broker = support::start().await;
     let addr = broker.addr.clone();

@@ -36,6 +36,8 @@ pub const FIND_COORDINATOR: OurRange = OurRange::new(ApiKey::FindCoordinator, 0,
 pub const LIST_OFFSETS: OurRange = OurRange::new(ApiKey::ListOffsets, 1, 8);
 /// Produce from v3 (record batch v2 only) to v9 (v10+ adds KIP-890 and KIP-516 fields).
 pub const PRODUCE: OurRange = OurRange::new(ApiKey::Produce, 3, 9);
+/// InitProducerId for idempotent producing: v0–v4 carry what a non-transactional producer sends.
+pub const INIT_PRODUCER_ID: OurRange = OurRange::new(ApiKey::InitProducerId, 0, 4);
 /// Fetch from v4 (record batch v2, last stable offset) to v11: v13+ addresses topics by id,
 /// which would need a topic-id map this crate does not keep.
 pub const FETCH: OurRange = OurRange::new(ApiKey::Fetch, 4, 11);
