@@ -115,6 +115,7 @@ def test_consumer_byte_rate_quota_holds_fetches_to_1mb_per_s(broker):
         "client.id": "fetch-quota",
         "enable.auto.commit": False,
         "fetch.max.bytes": 100_000,
+        "message.max.bytes": 100_000,
         "max.partition.fetch.bytes": 100_000,
         "throttle_cb": lambda event: throttles.append(event.throttle_time),
     })
