@@ -13,6 +13,10 @@
 //! (histograms, output). What this crate does not do: idempotent or transactional producing,
 //! consumer groups, SASL/TLS, or retries; any broker error fails the run.
 
+// Issue #6: network-facing code never unwraps or panics; each `expect` left is a documented
+// invariant, allowed where it stands.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 mod args;
 mod batch;
 mod budget;

@@ -36,6 +36,10 @@ impl Counters {
 }
 
 /// A histogram of latencies in microseconds, 1 µs to one hour, three significant digits.
+#[allow(
+    clippy::expect_used,
+    reason = "constant bounds, valid for every call; the unit tests construct it"
+)]
 pub fn latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, LATENCY_US_MAX, 3)
         .expect("constant bounds are valid: 1 <= low, high >= 2 * low, sigfig 3 <= 5")

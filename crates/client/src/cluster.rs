@@ -87,7 +87,9 @@ impl Cluster {
             conn.set_call_timeout(self.timeout);
             self.conns.insert(addr.to_owned(), conn);
         }
-        Ok(self.conns.get_mut(addr).expect("inserted above"))
+        self.conns
+            .get_mut(addr)
+            .ok_or_else(|| ClientError::ConnectionClosed { addr: addr.to_owned() })
     }
 
     /// The connection to the bootstrap broker, for cluster-wide requests (Metadata,
