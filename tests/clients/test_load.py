@@ -1,0 +1,143 @@
+"""Resource limits under hostile or heavy load (issue #6), against the real binary.
+
+Proves, each while a normal confluent-kafka client keeps producing and consuming exactly:
+- 5,000 idle connections are held with the broker's RSS growing by less than 64 MB;
+- a 2 GiB length prefix closes that connection at once and allocates nothing (RSS +< 8 MB);
+  (each case's RSS growth is measured from just before it: freed memory may stay mapped)
+- a Produce request naming 1,000,000 partitions (8 MB on the wire) closes that connection
+  (max partitions per request) without killing the broker, RSS back within 64 MB of before;
+- a producer that pipelines requests (1,000 partitions each) and never reads a response is
+  stopped by the in-flight bound (128) once its receive buffer is full: the broker reads no
+  further (the client cannot send all 20,000) and its RSS grows by less than 64 MB.
+The RSS figures are printed (`-s`). Decompression bombs do not apply: the broker never
+decompresses a batch (it validates lengths and CRC and stores batches as received).
+"""
+
+from __future__ import annotations
+
+import resource
+import socket
+import struct
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from confluent_kafka import Producer
+
+from librdkafka_client import consume_partitions, create_topic, produce_all, producer_config
+
+MB = 1024 * 1024
+IDLE_CONNECTIONS = 5_000
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def served(bootstrap: str, topic: str) -> None:
+    """A normal client: 100 records produced (acks=all) and read back exactly."""
+    producer = Producer(producer_config(bootstrap))
+    values = [f"{topic}-{uuid.uuid4().hex[:6]}-{i}".encode() for i in range(100)]
+    reports = produce_all(producer, topic, ({"value": v, "partition": 0} for v in values))
+    assert all(r.error is None for r in reports)
+    start = reports[0].offset
+    got = consume_partitions(bootstrap, topic, [0], start_offset=start)
+    assert [r.value for r in got[:100]] == values
+
+
+def produce_v3_frame(correlation_id: int, topic: str, partitions: int) -> bytes:
+    """Produce v3 (non-flexible): header, null transactional id, acks, timeout, one topic with
+    `partitions` entries of (index, null records)."""
+    client = b"load"
+    header = struct.pack(">hhih", 0, 3, correlation_id, len(client)) + client
+    body = struct.pack(">hhi", -1, 1, 30_000)  # null transactional_id, acks=1, timeout
+    name = topic.encode()
+    body += struct.pack(">ih", 1, len(name)) + name + struct.pack(">i", partitions)
+    body += b"".join(struct.pack(">ii", i, -1) for i in range(partitions))
+    frame = header + body
+    return struct.pack(">i", len(frame)) + frame
+
+
+def is_closed_by_peer(sock: socket.socket, timeout: float = 10.0) -> bool:
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+@pytest.fixture
+def load_broker(broker_factory):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = IDLE_CONNECTIONS * 2 + 1_000  # both ends of every connection live in this test run
+    if hard != resource.RLIM_INFINITY and hard < want:
+        pytest.fail(f"needs {want} open files, the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
+    return broker_factory()
+
+
+def test_idle_connections_huge_prefix_huge_request_and_unread_responses_stay_bounded(load_broker):
+    broker = load_broker
+    pid = broker.proc.pid
+    topic = "load"
+    create_topic(broker.bootstrap, topic, 1)
+    served(broker.bootstrap, topic)
+    base = rss_bytes(pid)
+
+    idle = [socket.create_connection((broker.host, broker.port)) for _ in range(IDLE_CONNECTIONS)]
+    try:
+        served(broker.bootstrap, topic)
+        with_idle = rss_bytes(pid)
+        print(f"RSS {base / MB:.1f} MB, with {IDLE_CONNECTIONS} idle connections {with_idle / MB:.1f} MB")
+        assert with_idle - base < 64 * MB
+    finally:
+        for s in idle:
+            s.close()
+
+    # Freed memory is not always returned to the OS, so each case is measured from just before it.
+    before = rss_bytes(pid)
+    with socket.create_connection((broker.host, broker.port)) as s:
+        s.sendall(struct.pack(">i", 0x7FFF_FFFF) + b"\x00" * 64)
+        assert is_closed_by_peer(s), "a 2 GiB length prefix closes the connection"
+    after_prefix = rss_bytes(pid)
+    print(f"after a 2 GiB length prefix {after_prefix / MB:.1f} MB (before {before / MB:.1f} MB)")
+    assert after_prefix - before < 8 * MB
+    served(broker.bootstrap, topic)
+
+    before = rss_bytes(pid)
+    frame = produce_v3_frame(1, topic, 1_000_000)
+    with socket.create_connection((broker.host, broker.port)) as s:
+        s.sendall(frame)
+        assert is_closed_by_peer(s, timeout=30), "1,000,000 partitions in one request closes it"
+    served(broker.bootstrap, topic)
+    after_huge = rss_bytes(pid)
+    print(f"after a {len(frame) / MB:.1f} MB request naming 1,000,000 partitions {after_huge / MB:.1f} MB")
+    assert after_huge - before < 64 * MB
+
+    # Each request names 1,000 partitions, so each answer is ~40 kB: the client's receive buffer
+    # fills after a few hundred, the broker's writes block, and the in-flight bound stops reads.
+    one = produce_v3_frame(0, topic, 1_000)
+    before = rss_bytes(pid)
+    with socket.create_connection((broker.host, broker.port)) as s:
+        s.setblocking(False)
+        sent = 0
+        deadline = time.monotonic() + 10
+        # Pipeline until the kernel's buffers are full: the broker has stopped reading.
+        while sent < 20_000 and time.monotonic() < deadline:
+            try:
+                s.send(one)
+                sent += 1
+            except BlockingIOError:
+                time.sleep(0.01)
+        served(broker.bootstrap, topic)
+        unread = rss_bytes(pid)
+        print(f"after {sent} pipelined requests whose responses are never read {unread / MB:.1f} MB")
+        assert sent < 20_000, "the broker stopped reading (TCP back-pressure)"
+        assert unread - before < 64 * MB
