@@ -9,12 +9,15 @@ see group_members.py.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 
 from confluent_kafka import Consumer, KafkaError
 
 from group_members import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, WAIT_S
-from librdkafka_client import base_config
+from librdkafka_client import base_config, produce_tagged
 
 # Messages one Member.poll() takes at most; bounds a call while a producer keeps writing.
 DRAIN_MAX = 10_000
@@ -38,6 +41,7 @@ class Member:
     """A subscribed consumer and what the group has assigned it (tracked through the callbacks)."""
 
     def __init__(self, bootstrap: str, group: str, topic: str, **overrides: object):
+        self.group = group
         self.consumer = group_consumer(bootstrap, group, **overrides)
         self.assigned: set[int] = set()
         self.records: list[tuple[int, int, bytes]] = []
@@ -75,3 +79,46 @@ def poll_until(members: list[Member], done, what: str, timeout: float = WAIT_S) 
         )
         for m in members:
             m.poll(0.05)
+
+
+# A group member in a child process, so it can be SIGKILLed: argv = bootstrap, group, topic,
+# extra consumer config as JSON.
+CRASHING_CONSUMER = """
+import json, sys
+from confluent_kafka import Consumer
+config = {"bootstrap.servers": sys.argv[1], "broker.address.family": "v4", "group.id": sys.argv[2],
+          "auto.offset.reset": "earliest"}
+config.update(json.loads(sys.argv[4]))
+c = Consumer(config)
+c.subscribe([sys.argv[3]])
+while True:
+    c.poll(0.1)
+"""
+
+
+def assert_killed_member_partitions_move(bootstrap: str, topic: str, partitions: int, survivor: Member,
+                                         child_config: dict, session_timeout_ms: int) -> None:
+    """A member in a child process takes half the partitions and is killed with SIGKILL: it
+    never leaves, so only its session timeout can hand its partitions to `survivor` (asserted not
+    sooner, with 1.5 s of slack), which then reads records produced to all of them."""
+    poll_until([survivor], lambda: len(survivor.assigned) == partitions, "survivor alone")
+    child = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_CONSUMER, bootstrap, survivor.group, topic, json.dumps(child_config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        poll_until([survivor], lambda: len(survivor.assigned) == partitions // 2, "split with the child")
+        child.kill()
+        child.wait()
+        killed_at = time.monotonic()
+        poll_until([survivor], lambda: len(survivor.assigned) == partitions, "failover")
+        assert time.monotonic() - killed_at >= session_timeout_ms / 1000 - 1.5
+        sent = produce_tagged(bootstrap, topic, partitions, 5, "after")
+        survivor.records.clear()
+        poll_until([survivor], lambda: {v for (_, _, v) in survivor.records} >= sent, "records after failover")
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+

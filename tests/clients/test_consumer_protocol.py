@@ -13,8 +13,6 @@ both are the broker's settings, not the client's).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import uuid
 
@@ -25,7 +23,7 @@ import librdkafka_group
 from group_members import WAIT_S, is_split
 from librdkafka_client import admin_client, base_config, create_topic
 from librdkafka_client import produce_tagged as produce
-from librdkafka_group import poll_until
+from librdkafka_group import assert_killed_member_partitions_move, poll_until
 
 SESSION_TIMEOUT_MS = 6000
 HEARTBEAT_INTERVAL_MS = 500
@@ -58,6 +56,7 @@ class Member(librdkafka_group.Member):
     revoke it commits what it consumed, as an application would."""
 
     def __init__(self, bootstrap: str, group: str, topic: str, **overrides: object):
+        self.group = group
         self.consumer = Consumer(consumer_config(bootstrap, group, **overrides))
         self.assigned: set[int] = set()
         self.records: list[tuple[int, int, bytes]] = []
@@ -119,42 +118,14 @@ def test_consumer_protocol_three_members_split_and_take_over_on_leave(broker):
             m.consumer.close()
 
 
-CRASHING_CONSUMER = """
-import sys
-from confluent_kafka import Consumer
-c = Consumer({"bootstrap.servers": sys.argv[1], "broker.address.family": "v4", "group.id": sys.argv[2],
-              "group.protocol": "consumer", "auto.offset.reset": "earliest"})
-c.subscribe([sys.argv[3]])
-while True:
-    c.poll(0.1)
-"""
-
-
 def test_consumer_protocol_killed_member_fenced_after_session_timeout(broker):
     topic, group, partitions = "kip848-crash", f"c-{uuid.uuid4()}", 4
     create_topic(broker.bootstrap, topic, partitions)
     survivor = Member(broker.bootstrap, group, topic)
-    poll_until([survivor], lambda: len(survivor.assigned) == partitions, "survivor alone")
-    child = subprocess.Popen(
-        [sys.executable, "-c", CRASHING_CONSUMER, broker.bootstrap, group, topic],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        poll_until([survivor], lambda: len(survivor.assigned) == partitions // 2, "split with the child")
-        child.kill()
-        child.wait()
-        killed_at = time.monotonic()
-        poll_until([survivor], lambda: len(survivor.assigned) == partitions, "failover")
-        # Only the session timeout can tell the broker the child is gone.
-        assert time.monotonic() - killed_at >= SESSION_TIMEOUT_MS / 1000 - 1.5
-        sent = produce(broker.bootstrap, topic, partitions, 5, "after")
-        survivor.records.clear()
-        poll_until([survivor], lambda: {v for (_, _, v) in survivor.records} >= sent, "records after failover")
+        child = {"group.protocol": "consumer"}
+        assert_killed_member_partitions_move(broker.bootstrap, topic, partitions, survivor, child, SESSION_TIMEOUT_MS)
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
         survivor.consumer.close()
 
 

@@ -15,8 +15,6 @@ cooperative-sticky (KIP-429) a second member takes only the partitions that move
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import uuid
 
@@ -27,7 +25,7 @@ from kafka import TopicPartition as KpTopicPartition
 
 from group_members import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, WAIT_S, is_split
 from librdkafka_client import create_topic, produce_tagged
-from librdkafka_group import Member, group_consumer, poll_until
+from librdkafka_group import Member, assert_killed_member_partitions_move, group_consumer, poll_until
 
 
 def test_three_consumers_split_partitions_and_take_over_on_leave(broker):
@@ -239,44 +237,16 @@ def test_static_member_rejoin_keeps_assignment_without_rebalance(broker):
             m.consumer.close()
 
 
-CRASHING_CONSUMER = """
-import sys, time
-from confluent_kafka import Consumer
-c = Consumer({"bootstrap.servers": sys.argv[1], "broker.address.family": "v4", "group.id": sys.argv[2],
-              "session.timeout.ms": %d, "heartbeat.interval.ms": %d, "auto.offset.reset": "earliest"})
-c.subscribe([sys.argv[3]], on_assign=lambda c, ps: print("assigned", len(ps), flush=True))
-while True:
-    c.poll(0.1)
-""" % (SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS)
-
-
 def test_crashed_member_expires_after_session_timeout_and_partitions_move(broker):
     """A consumer killed with SIGKILL never leaves: its session expires and the survivor gets
     every partition, then reads records produced to them."""
     topic, group, partitions = "groups-crash", f"c-{uuid.uuid4()}", 4
     create_topic(broker.bootstrap, topic, partitions)
     survivor = Member(broker.bootstrap, group, topic)
-    poll_until([survivor], lambda: len(survivor.assigned) == partitions, "survivor alone")
-    child = subprocess.Popen(
-        [sys.executable, "-c", CRASHING_CONSUMER, broker.bootstrap, group, topic],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        poll_until([survivor], lambda: len(survivor.assigned) == partitions // 2, "split with the child")
-        child.kill()
-        child.wait()
-        killed_at = time.monotonic()
-        poll_until([survivor], lambda: len(survivor.assigned) == partitions, "failover", timeout=WAIT_S)
-        # Nothing but the session timeout can tell the broker the child is gone.
-        assert time.monotonic() - killed_at >= SESSION_TIMEOUT_MS / 1000 - 1.5
-        sent = produce_tagged(broker.bootstrap, topic, partitions, 5, "after")
-        survivor.records.clear()
-        poll_until([survivor], lambda: {v for (_, _, v) in survivor.records} >= sent, "records after failover")
+        child = {"session.timeout.ms": SESSION_TIMEOUT_MS, "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS}
+        assert_killed_member_partitions_move(broker.bootstrap, topic, partitions, survivor, child, SESSION_TIMEOUT_MS)
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
         survivor.consumer.close()
 
 
