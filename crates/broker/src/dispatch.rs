@@ -167,6 +167,9 @@ pub fn dispatch(
         peer,
         connection: Arc::clone(connection),
     };
+    if !broker.quotas.is_active() {
+        return route(broker, ctx, body);
+    }
     // request_percentage (KIP-124): broker time spent on the request's synchronous part.
     let started = std::time::Instant::now();
     let client_id = ctx.client_id.clone().unwrap_or_default();

@@ -99,9 +99,14 @@ impl ClientQuotas {
         Ok(())
     }
 
+    /// Whether any quota is configured; when not, nothing needs measuring.
+    pub fn is_active(&self) -> bool {
+        self.any.load(Ordering::Acquire)
+    }
+
     /// Records `value` for the client and returns how long to throttle it (0 within quota).
     pub fn record(&self, kind: QuotaKind, client_id: &str, value: f64, now_ms: i64) -> i64 {
-        if !self.any.load(Ordering::Acquire) {
+        if !self.is_active() {
             return 0;
         }
         let Some((entity, quota)) = self.store().resolve(kind.key(), ANONYMOUS_USER, client_id) else {
