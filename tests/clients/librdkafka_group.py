@@ -16,7 +16,7 @@ import time
 
 from confluent_kafka import Consumer, KafkaError
 
-from group_members import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, WAIT_S
+from group_members import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, WAIT_S, is_split
 from librdkafka_client import base_config, produce_tagged
 
 # Messages one Member.poll() takes at most; bounds a call while a producer keeps writing.
@@ -121,4 +121,40 @@ def assert_killed_member_partitions_move(bootstrap: str, topic: str, partitions:
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def drain(members: list[Member], rounds: int = 10) -> None:
+    """A few more polls: a duplicate would arrive here."""
+    for _ in range(rounds):
+        for m in members:
+            m.poll(0.05)
+
+
+def assert_split_then_take_over_on_leave(bootstrap: str, topic: str, partitions: int, members: list[Member]) -> None:
+    """Three members split `partitions` evenly and read a batch exactly once, each only from its
+    own partitions, and commit; the first then close()s (it is popped from `members`) and the other
+    two split its partitions too and read the next batch exactly once, resuming from its commits."""
+    poll_until(members, lambda: is_split(members, partitions), f"{len(members)} members, even split")
+    first = produce_tagged(bootstrap, topic, partitions, 50, "a")
+    poll_until(members, lambda: sum(len(m.records) for m in members) >= len(first), "first batch")
+    drain(members)
+    got = [v for m in members for (_, _, v) in m.records]
+    assert len(got) == len(first) and set(got) == first
+    for m in members:  # each consumed only its own partitions
+        assert {p for (p, _, _) in m.records} == m.assigned
+        m.consumer.commit(asynchronous=False)
+
+    leaver = members.pop(0)
+    moved = set(leaver.assigned)
+    leaver.consumer.close()
+    for m in members:
+        m.records.clear()
+    poll_until(members, lambda: is_split(members, partitions), f"{len(members)} members, even split")
+    assert moved <= set().union(*(m.assigned for m in members))
+    second = produce_tagged(bootstrap, topic, partitions, 20, "b")
+    poll_until(members, lambda: sum(len(m.records) for m in members) >= len(second), "second batch")
+    drain(members)
+    got = [v for m in members for (_, _, v) in m.records]
+    # The committed offsets of the leaver's partitions are where its successors resume.
+    assert len(got) == len(second) and set(got) == second
 

@@ -23,7 +23,12 @@ import librdkafka_group
 from group_members import WAIT_S, is_split
 from librdkafka_client import admin_client, base_config, create_topic
 from librdkafka_client import produce_tagged as produce
-from librdkafka_group import assert_killed_member_partitions_move, poll_until
+from librdkafka_group import (
+    assert_killed_member_partitions_move,
+    assert_split_then_take_over_on_leave,
+    drain,
+    poll_until,
+)
 
 SESSION_TIMEOUT_MS = 6000
 HEARTBEAT_INTERVAL_MS = 500
@@ -79,40 +84,12 @@ class Member(librdkafka_group.Member):
         self.assigned -= {p.partition for p in partitions}
 
 
-def drain(members: list[Member], rounds: int = 10) -> None:
-    """A few more polls: a duplicate would arrive here."""
-    for _ in range(rounds):
-        for m in members:
-            m.poll(0.05)
-
-
 def test_consumer_protocol_three_members_split_and_take_over_on_leave(broker):
     topic, group, partitions = "kip848-split", f"g-{uuid.uuid4()}", 6
     create_topic(broker.bootstrap, topic, partitions)
     members = [Member(broker.bootstrap, group, topic) for _ in range(3)]
     try:
-        poll_until(members, lambda: is_split(members, partitions), "3 members x 2 partitions")
-        first = produce(broker.bootstrap, topic, partitions, 50, "a")
-        poll_until(members, lambda: sum(len(m.records) for m in members) >= len(first), "first batch")
-        drain(members)
-        got = [v for m in members for (_, _, v) in m.records]
-        assert len(got) == len(first) and set(got) == first
-        for m in members:
-            assert {p for (p, _, _) in m.records} == m.assigned
-            m.consumer.commit(asynchronous=False)
-
-        leaver = members.pop(0)
-        moved = set(leaver.assigned)
-        leaver.consumer.close()
-        for m in members:
-            m.records.clear()
-        poll_until(members, lambda: is_split(members, partitions), "2 members x 3 partitions")
-        assert moved <= set().union(*(m.assigned for m in members))
-        second = produce(broker.bootstrap, topic, partitions, 20, "b")
-        poll_until(members, lambda: sum(len(m.records) for m in members) >= len(second), "second batch")
-        drain(members)
-        got = [v for m in members for (_, _, v) in m.records]
-        assert len(got) == len(second) and set(got) == second
+        assert_split_then_take_over_on_leave(broker.bootstrap, topic, partitions, members)
     finally:
         for m in members:
             m.consumer.close()

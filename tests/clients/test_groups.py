@@ -25,7 +25,13 @@ from kafka import TopicPartition as KpTopicPartition
 
 from group_members import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, WAIT_S, is_split
 from librdkafka_client import create_topic, produce_tagged
-from librdkafka_group import Member, assert_killed_member_partitions_move, group_consumer, poll_until
+from librdkafka_group import (
+    Member,
+    assert_killed_member_partitions_move,
+    assert_split_then_take_over_on_leave,
+    group_consumer,
+    poll_until,
+)
 
 
 def test_three_consumers_split_partitions_and_take_over_on_leave(broker):
@@ -33,34 +39,7 @@ def test_three_consumers_split_partitions_and_take_over_on_leave(broker):
     create_topic(broker.bootstrap, topic, partitions)
     members = [Member(broker.bootstrap, group, topic) for _ in range(3)]
     try:
-        poll_until(members, lambda: is_split(members, partitions), "3 members x 2 partitions")
-        first = produce_tagged(broker.bootstrap, topic, partitions, 50, "a")
-        poll_until(members, lambda: sum(len(m.records) for m in members) >= len(first), "first batch")
-        for _ in range(10):  # anything more would be a duplicate
-            for m in members:
-                m.poll(0.05)
-        got = [v for m in members for (_, _, v) in m.records]
-        assert len(got) == len(first) and set(got) == first
-        for m in members:  # each consumed only its own partitions
-            assert {p for (p, _, _) in m.records} == m.assigned
-        for m in members:
-            m.consumer.commit(asynchronous=False)
-
-        leaver = members.pop(0)
-        moved = set(leaver.assigned)
-        leaver.consumer.close()
-        for m in members:
-            m.records.clear()
-        poll_until(members, lambda: is_split(members, partitions), "2 members x 3 partitions")
-        assert moved <= set().union(*(m.assigned for m in members))
-        second = produce_tagged(broker.bootstrap, topic, partitions, 20, "b")
-        poll_until(members, lambda: sum(len(m.records) for m in members) >= len(second), "second batch")
-        for _ in range(10):
-            for m in members:
-                m.poll(0.05)
-        got = [v for m in members for (_, _, v) in m.records]
-        # The committed offsets of the leaver's partitions are where its successors resume.
-        assert len(got) == len(second) and set(got) == second
+        assert_split_then_take_over_on_leave(broker.bootstrap, topic, partitions, members)
     finally:
         for m in members:
             m.consumer.close()
