@@ -9,7 +9,7 @@
 //! batch's length, CRC and offset are checked and the first bad one ends the log.
 //!
 //! Invariants: `Log::open` succeeds (garbage is truncated, never an error); the log starts at 0;
-//! reading it end to end gives valid, contiguous batches ending at `log_end_offset` (0 when
+//! reading it end to end gives valid, ascending batches ending at `log_end_offset` (0 when
 //! empty); what survives is a prefix of what was written (recovery only cuts); an appended batch
 //! reads back; and after a clean close the log reopens with the same contents.
 

@@ -112,7 +112,9 @@ impl BatchHeader {
 
     /// Validates one whole batch (`batch` must be exactly the batch's bytes) and
     /// returns its header: magic 2, a consistent length, the CRC-32C, a
-    /// non-negative lastOffsetDelta and `0 < recordCount <= lastOffsetDelta + 1`.
+    /// non-negative lastOffsetDelta and `0 <= recordCount <= lastOffsetDelta + 1`. An empty
+    /// batch exists only in compacted segments (the cleaner keeps one to hold a segment's last
+    /// offset); the append path refuses it (`validate_batches`).
     /// `position` is only used in the error.
     pub fn validate(batch: &[u8], position: u64) -> Result<BatchHeader, LogError> {
         let corrupt = |reason| Err(LogError::CorruptBatch { position, reason });
@@ -133,7 +135,7 @@ impl BatchHeader {
             return corrupt("negative lastOffsetDelta");
         }
         // Compacted batches may hold fewer records than offsets, never more.
-        if header.record_count <= 0 || i64::from(header.record_count) > header.offset_count() {
+        if header.record_count < 0 || i64::from(header.record_count) > header.offset_count() {
             return corrupt("recordCount out of range for lastOffsetDelta");
         }
         Ok(header)
@@ -245,6 +247,12 @@ pub fn validate_batches(records: &[u8], max_message_bytes: u32) -> Result<Batche
             });
         }
         let header = BatchHeader::validate(&rest[..size], position)?;
+        if header.record_count == 0 {
+            return Err(LogError::CorruptBatch {
+                position,
+                reason: "batch holds no records",
+            });
+        }
         info.record_count += header.record_count as u64;
         info.offset_count += header.offset_count() as u64;
         info.max_timestamp = info.max_timestamp.max(header.max_timestamp);

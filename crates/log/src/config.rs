@@ -48,6 +48,33 @@ pub const DEFAULT_MAX_PRODUCERS: usize = 10_000;
 /// Largest `max_producers`; also bounds how much of a producer snapshot file is ever read.
 pub const MAX_PRODUCERS_CEILING: usize = 100_000;
 
+/// Kafka's default `delete.retention.ms`: tombstones stay readable for one day after the
+/// cleaner first keeps them, so a consumer that reads the topic at least daily sees every delete.
+pub const DEFAULT_DELETE_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Kafka's default `min.cleanable.dirty.ratio` (0.5), in thousandths.
+pub const DEFAULT_MIN_CLEANABLE_DIRTY_PERMILLE: u32 = 500;
+
+/// `cleanup.policy`: what happens to old segments. Kafka allows delete, compact or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CleanupPolicy {
+    /// Retention (retention.ms / retention.bytes) deletes whole old segments.
+    pub delete: bool,
+    /// The cleaner keeps only the newest record of each key (log compaction).
+    pub compact: bool,
+}
+
+impl CleanupPolicy {
+    pub const DELETE: CleanupPolicy = CleanupPolicy {
+        delete: true,
+        compact: false,
+    };
+    pub const COMPACT: CleanupPolicy = CleanupPolicy {
+        delete: false,
+        compact: true,
+    };
+}
+
 // A batch must always fit in a segment that is otherwise empty.
 const _: () = assert!(MAX_SEGMENT_BYTES + MAX_APPEND_BYTES <= u32::MAX as u64 + 1);
 const _: () = assert!(MIN_MESSAGE_BYTES as u64 <= MIN_SEGMENT_BYTES);
@@ -78,6 +105,15 @@ pub struct LogConfig {
     /// Producer ids whose state one partition keeps. At the bound a new producer evicts the one
     /// that appended longest ago, which is then treated as unknown (as if expired).
     pub max_producers: usize,
+    /// `cleanup.policy`.
+    pub cleanup_policy: CleanupPolicy,
+    /// `min.cleanable.dirty.ratio` in thousandths: the cleaner compacts a log once the bytes
+    /// written since its last pass are at least this share of the cleanable bytes.
+    pub min_cleanable_dirty_permille: u32,
+    /// `delete.retention.ms`: how long a tombstone stays after the cleaner first keeps it.
+    pub delete_retention_ms: i64,
+    /// `min.compaction.lag.ms`: segments with a record newer than this are not compacted yet.
+    pub min_compaction_lag_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -92,6 +128,10 @@ impl Default for LogConfig {
             retention_bytes: -1,
             producer_id_expiration_ms: DEFAULT_PRODUCER_ID_EXPIRATION_MS,
             max_producers: DEFAULT_MAX_PRODUCERS,
+            cleanup_policy: CleanupPolicy::DELETE,
+            min_cleanable_dirty_permille: DEFAULT_MIN_CLEANABLE_DIRTY_PERMILLE,
+            delete_retention_ms: DEFAULT_DELETE_RETENTION_MS,
+            min_compaction_lag_ms: 0,
         }
     }
 }
@@ -142,6 +182,23 @@ impl LogConfig {
         }
         if !(1..=MAX_PRODUCERS_CEILING).contains(&self.max_producers) {
             return invalid("max_producers", self.max_producers as i64, "must be in [1, 100000]");
+        }
+        if self.min_cleanable_dirty_permille > 1000 {
+            return invalid(
+                "min_cleanable_dirty_permille",
+                i64::from(self.min_cleanable_dirty_permille),
+                "must be in [0, 1000]",
+            );
+        }
+        if self.delete_retention_ms < 0 {
+            return invalid("delete_retention_ms", self.delete_retention_ms, "must be non-negative");
+        }
+        if self.min_compaction_lag_ms < 0 {
+            return invalid(
+                "min_compaction_lag_ms",
+                self.min_compaction_lag_ms,
+                "must be non-negative",
+            );
         }
         Ok(())
     }

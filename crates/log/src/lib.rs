@@ -2,7 +2,7 @@
 //!
 //! Stores Kafka RecordBatch v2 bytes exactly as received (never decompressing),
 //! assigns offsets, serves fetches and ListOffsets lookups, recovers after a crash,
-//! applies DeleteRecords and retention, and keeps idempotent producers' sequence state
+//! applies DeleteRecords, retention and compaction, and keeps idempotent producers' sequence state
 //! (duplicates answered with their original offsets, gaps and stale epochs refused). Synchronous and deterministic: time is
 //! passed in as `now_ms`, and the filesystem sits behind [`Storage`] so tests can
 //! inject faults. Knows nothing of sockets or Kafka error codes.
@@ -12,6 +12,7 @@
 mod backlog;
 mod batch;
 mod checkpoint;
+mod cleaner;
 mod config;
 mod error;
 mod index;
@@ -22,6 +23,7 @@ mod producer_ids;
 mod producer_snapshot;
 mod producer_state;
 mod producers;
+mod record;
 mod retention;
 mod scan;
 mod segment;
@@ -37,10 +39,14 @@ mod tests;
 pub use batch::{
     batch_size_at, validate_batches, BatchHeader, BatchesInfo, BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES, MAGIC_V2,
 };
+pub use cleaner::{
+    CleanStats, Cleaned, CleanerConfig, CleaningPlan, DEFAULT_DEDUPE_BUFFER_BYTES, MIN_DEDUPE_BUFFER_BYTES,
+};
 pub use config::{
-    LogConfig, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PRODUCERS, DEFAULT_PRODUCER_ID_EXPIRATION_MS, MAX_APPEND_BYTES,
-    MAX_PRODUCERS_CEILING, MAX_SEGMENT_BYTES, MAX_SEGMENT_INDEX_BYTES, MIN_MESSAGE_BYTES, MIN_SEGMENT_BYTES,
-    MIN_SEGMENT_INDEX_BYTES, SEVEN_DAYS_MS,
+    CleanupPolicy, LogConfig, DEFAULT_DELETE_RETENTION_MS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PRODUCERS,
+    DEFAULT_MIN_CLEANABLE_DIRTY_PERMILLE, DEFAULT_PRODUCER_ID_EXPIRATION_MS, MAX_APPEND_BYTES, MAX_PRODUCERS_CEILING,
+    MAX_SEGMENT_BYTES, MAX_SEGMENT_INDEX_BYTES, MIN_MESSAGE_BYTES, MIN_SEGMENT_BYTES, MIN_SEGMENT_INDEX_BYTES,
+    SEVEN_DAYS_MS,
 };
 pub use error::LogError;
 pub use index::{OFFSET_INDEX_ENTRY_BYTES, TIME_INDEX_ENTRY_BYTES};

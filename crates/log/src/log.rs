@@ -1,8 +1,9 @@
 //! `Log`: one partition's segments, the append path and the read path.
 //!
 //! Invariants: `segments` is never empty, ascending by base offset and contiguous
-//! (each segment's base offset is the previous one's `next_offset`); the last is
-//! the active segment and the only one appended to. `log_start_offset <=
+//! (each segment's base offset is the previous one's `next_offset`; compaction
+//! leaves offset gaps only inside segments); the last is the active segment and
+//! the only one appended to. `log_start_offset <=
 //! log_end_offset`. `recovery_point` (the durable offset) only grows and never
 //! exceeds `log_end_offset`. Once `failed` is set no write is attempted again
 //! (fail-stop: a failed fsync may have dropped dirty pages, so retrying could
@@ -13,7 +14,7 @@
 //! state is snapshotted at every roll so it is derived data, rebuilt on open (`producers.rs`).
 //!
 //! Opening and recovery live in `open.rs`, durability in `sync.rs`, deletion in
-//! `retention.rs`.
+//! `retention.rs`, compaction in `cleaner/`.
 
 use crate::batch::{batch_size_at, validate_batches, BatchHeader};
 use crate::config::{LogConfig, MAX_APPEND_BYTES};
@@ -63,6 +64,11 @@ pub struct Log {
     pub(crate) failed: Arc<AtomicBool>,
     /// Idempotent producers' epochs and recent sequences (derived from the batches).
     pub(crate) producers: ProducerState,
+    /// The cleaner checkpoint: offsets below it were compacted at least once.
+    pub(crate) first_dirty_offset: i64,
+    /// Earliest delete horizon of a tombstone the last cleaning pass kept; a pass is due then
+    /// even if nothing new was written.
+    pub(crate) tombstone_horizon_ms: Option<i64>,
 }
 
 impl Log {

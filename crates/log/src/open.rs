@@ -6,12 +6,14 @@
 //! batch is validated (lengths, CRC-32C, contiguous offsets), the first invalid or
 //! incomplete batch and everything after it is truncated away, and later segments
 //! are deleted newest first, so a crash during recovery leaves a state the next
-//! recovery handles the same way. This mirrors Kafka's LogLoader. Producer state is
+//! recovery handles the same way. This mirrors Kafka's LogLoader. A cleaner swap
+//! interrupted by the crash is completed first (`cleaner/swap.rs`). Producer state is
 //! rebuilt last, from the recovered batches (`producers.rs`).
 
 use crate::checkpoint::{
     read_checkpoint, take_clean_shutdown, LOG_START_OFFSET_FILE, RECOVERY_POINT_FILE, TEMP_SUFFIX,
 };
+use crate::cleaner::{complete_interrupted_swaps, CLEANER_CHECKPOINT_FILE};
 use crate::config::LogConfig;
 use crate::error::LogError;
 use crate::log::Log;
@@ -68,6 +70,8 @@ impl Log {
         let mut recovering = false;
         for (i, &base) in bases.iter().enumerate() {
             if let Some(prev) = segments.last() {
+                // Segments always continue each other: compaction leaves gaps only inside a
+                // segment (it keeps each segment's last batch, emptied if need be).
                 if prev.next_offset != base {
                     if !recovering && clean {
                         let path = segment_path(dir, base, LOG_SUFFIX);
@@ -115,6 +119,8 @@ impl Log {
             dir_sync_pending_base: None,
             failed: Arc::new(AtomicBool::new(false)),
             producers: ProducerState::new(config.max_producers, config.producer_id_expiration_ms),
+            first_dirty_offset: 0,
+            tombstone_horizon_ms: None,
         };
         let first_base = log.segments.first().map(|s| s.base_offset);
         let leo = log.segments.last().map(|s| s.next_offset);
@@ -132,8 +138,27 @@ impl Log {
         // Everything recovered has been synced above; trusted data was durable.
         log.recovery_point = log.log_end_offset();
         log.load_producer_state(now_ms)?;
+        log.load_cleaner_checkpoint(now_ms)?;
         tracing::info!(dir = %dir.display(), clean, log_start_offset = log.log_start_offset, log_end_offset = log.log_end_offset(), segments = log.segments.len(), "opened log");
         Ok(log)
+    }
+
+    /// The cleaner checkpoint is an optimisation (where the dirty range starts): a corrupt one
+    /// means compacting everything again, not losing data. A log with a compacted part may hold
+    /// tombstones whose horizon passed while the broker was down, so one pass is due at once.
+    fn load_cleaner_checkpoint(&mut self, now_ms: i64) -> Result<(), LogError> {
+        self.first_dirty_offset = match read_checkpoint(&*self.storage, &self.dir, CLEANER_CHECKPOINT_FILE) {
+            Ok(offset) => offset.unwrap_or(0),
+            Err(LogError::CheckpointCorrupt { path }) => {
+                tracing::warn!(path = %path.display(), "corrupt cleaner checkpoint; the next pass compacts everything");
+                0
+            }
+            Err(e) => return Err(e),
+        };
+        if self.config.cleanup_policy.compact && self.first_dirty_offset > self.log_start_offset {
+            self.tombstone_horizon_ms = Some(now_ms);
+        }
+        Ok(())
     }
 
     fn truncate_fully_and_start_at(&mut self, start: i64, now_ms: i64) -> Result<(), LogError> {
@@ -154,6 +179,7 @@ impl Log {
 /// interrupted checkpoint writes and index files whose `.log` is gone (so a future
 /// segment with the same base offset can never adopt them).
 fn discover_segments(storage: &dyn Storage, dir: &Path) -> Result<Vec<i64>, LogError> {
+    complete_interrupted_swaps(storage, dir)?;
     let names = storage.list_dir(dir).map_err(|e| LogError::io(dir, e))?;
     let bases: BTreeSet<i64> = names.iter().filter_map(|n| parse_segment_name(n, LOG_SUFFIX)).collect();
     for name in &names {

@@ -48,10 +48,14 @@ impl Log {
 
     /// Deletes whole non-active segments past `retention_ms` (by largest timestamp)
     /// and then while the log would still hold `retention_bytes` without the
-    /// oldest segment. Returns how many segments were deleted.
+    /// oldest segment. Returns how many segments were deleted. Does nothing unless
+    /// cleanup.policy includes delete.
     pub fn enforce_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
         self.check_not_failed()?;
         let mut deleted = 0;
+        if !self.config.cleanup_policy.delete {
+            return Ok(0);
+        }
         if self.config.retention_ms >= 0 {
             while self.segments.len() > 1
                 && now_ms.saturating_sub(self.segments[0].largest_timestamp()) > self.config.retention_ms

@@ -61,6 +61,15 @@ impl<'a> BatchScanner<'a> {
         Ok(&self.buf[at..at + n])
     }
 
+    /// The `n` bytes at `position`, within the scanned range (after `batch_at` found a batch of
+    /// that size there, they are already buffered).
+    pub(crate) fn bytes(&mut self, position: u64, n: usize) -> io::Result<&[u8]> {
+        if position + n as u64 > self.end {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "past the scanned range"));
+        }
+        self.ensure(position, n)
+    }
+
     /// Reads the batch at `position`. With `verify_crc` the whole batch is read and
     /// validated (magic, lengths, CRC, counts); otherwise only the header is read
     /// and the magic byte checked.

@@ -3,8 +3,8 @@
 //! Invariants: `size` is the length of valid batch data in the file (the file is
 //! never longer once recovery has run, except after a failed write, which fails the
 //! whole log); `next_offset` is one past the last offset of the last batch, or
-//! `base_offset` when empty; batch base offsets are contiguous, starting at
-//! `base_offset`; every relative offset fits in u32 and every position in u32.
+//! `base_offset` when empty; batch offsets ascend from `base_offset`, contiguous
+//! unless the segment was compacted; every relative offset fits in u32 and every position in u32.
 //! This file does not decide when to roll or delete; `Log` does.
 
 use crate::batch::BatchHeader;
@@ -60,7 +60,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
 }
 
 impl Segment {
-    fn empty(dir: &Path, base_offset: i64, file: Arc<dyn StorageFile>, now_ms: i64) -> Segment {
+    pub(crate) fn empty(dir: &Path, base_offset: i64, file: Arc<dyn StorageFile>, now_ms: i64) -> Segment {
         Segment {
             base_offset,
             log_path: segment_path(dir, base_offset, LOG_SUFFIX),
@@ -297,9 +297,9 @@ impl Segment {
                     return Ok(false);
                 }
                 Scanned::Batch(h) => {
-                    // No compaction yet, so offsets are contiguous; anything else is
-                    // stale or foreign data.
-                    if h.base_offset != self.next_offset
+                    // Offsets ascend; compaction may leave gaps between batches. A batch
+                    // going backwards is stale or foreign data.
+                    if h.base_offset < self.next_offset
                         || !self.can_hold_offset(h.last_offset())
                         || position + h.size() as u64 > u64::from(u32::MAX)
                     {

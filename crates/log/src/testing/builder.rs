@@ -1,9 +1,14 @@
 //! Builds valid, uncompressed RecordBatch v2 bytes with a correct CRC-32C.
 //!
 //! Records are encoded per the Kafka protocol guide ("Record"): zigzag varint
-//! lengths, timestamp and offset deltas, a null key, the value, no headers. The
-//! log never looks inside records, so the builder exists only to feed it
-//! realistic bytes.
+//! lengths, timestamp and offset deltas, a null key, the value, no headers; or, with
+//! `keyed`, the given keys and values (for compaction, the one place the log looks
+//! inside records).
+
+use crate::record::put_varlong;
+
+/// A record's key and value; `None` is null.
+type KeyValue = (Option<Vec<u8>>, Option<Vec<u8>>);
 
 /// Builder for one record batch with base offset 0.
 #[derive(Debug, Clone)]
@@ -18,15 +23,8 @@ pub struct BatchBuilder {
     base_sequence: i32,
     record_count_override: Option<i32>,
     fill: u8,
-}
-
-fn put_varlong(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        out.push((z as u8) | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
+    /// Keys and values (None = null) replacing the generated records.
+    keyed: Option<Vec<KeyValue>>,
 }
 
 impl BatchBuilder {
@@ -43,6 +41,7 @@ impl BatchBuilder {
             base_sequence: -1,
             record_count_override: None,
             fill: b'x',
+            keyed: None,
         }
     }
 
@@ -87,10 +86,36 @@ impl BatchBuilder {
         self
     }
 
+    /// One record per pair, with these keys and values (`None` is null: a value of `None` is a
+    /// tombstone). Replaces the record count and value settings.
+    pub fn keyed<K: AsRef<[u8]>, V: AsRef<[u8]>>(mut self, pairs: &[(Option<K>, Option<V>)]) -> Self {
+        let pairs: Vec<_> = pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_ref().map(|k| k.as_ref().to_vec()),
+                    v.as_ref().map(|v| v.as_ref().to_vec()),
+                )
+            })
+            .collect();
+        self.records = pairs.len().max(1) as u32;
+        self.keyed = Some(pairs);
+        self
+    }
+
     pub fn build(&self) -> Vec<u8> {
         let mut buf = vec![0u8; crate::BATCH_HEADER_BYTES];
         let mut body = Vec::new();
+        if let Some(pairs) = &self.keyed {
+            for (i, (k, v)) in pairs.iter().enumerate() {
+                let ts = i as i64 * self.timestamp_step;
+                crate::record::encode_record(&mut buf, ts, i as i32, k.as_deref(), v.as_deref());
+            }
+        }
         for i in 0..self.records {
+            if self.keyed.is_some() {
+                break;
+            }
             body.clear();
             body.push(0); // record attributes
             put_varlong(&mut body, i64::from(i) * self.timestamp_step);

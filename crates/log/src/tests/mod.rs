@@ -2,6 +2,7 @@
 //! property test. Unit tests of single files live beside them.
 
 mod append_read;
+mod compaction;
 mod faults;
 mod model;
 mod producers;
