@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use wharf_coordinator::GroupLimits;
-use wharf_log::LogConfig;
+use wharf_log::{CleanerConfig, LogConfig, MIN_DEDUPE_BUFFER_BYTES};
 
 /// Settings of one broker process. Built by the binary from flags, env and the TOML file.
 #[derive(Debug, Clone)]
@@ -34,6 +34,10 @@ pub struct BrokerConfig {
     pub flush_interval_ms: u64,
     /// How often retention and time-based segment rolls are checked (log.retention.check.interval.ms).
     pub retention_check_interval_ms: u64,
+    /// log.cleaner.backoff.ms: how long the log cleaner sleeps when no log needs compaction.
+    pub log_cleaner_backoff_ms: u64,
+    /// log.cleaner.dedupe.buffer.size and the other cleaner bounds.
+    pub cleaner: CleanerConfig,
     pub limits: Limits,
     /// Bounds of the group coordinator (members, groups, offsets, session timeouts).
     pub group_limits: GroupLimits,
@@ -102,6 +106,8 @@ impl Default for BrokerConfig {
             log_defaults: LogConfig::default(),
             flush_interval_ms: 1000,
             retention_check_interval_ms: 30_000,
+            log_cleaner_backoff_ms: 15_000,
+            cleaner: CleanerConfig::default(),
             limits: Limits::default(),
             group_limits: GroupLimits::default(),
         }
@@ -157,6 +163,12 @@ impl BrokerConfig {
         }
         if self.retention_check_interval_ms == 0 {
             return Err(invalid("retention-check-interval-ms", "must be > 0"));
+        }
+        if self.log_cleaner_backoff_ms == 0 {
+            return Err(invalid("log-cleaner-backoff-ms", "must be > 0"));
+        }
+        if self.cleaner.dedupe_buffer_bytes < MIN_DEDUPE_BUFFER_BYTES {
+            return Err(invalid("log-cleaner-dedupe-buffer-bytes", "must be at least 1024"));
         }
         let l = &self.limits;
         if l.max_frame_bytes < 1024 || l.max_frame_bytes > MAX_FRAME_BYTES_CEILING {

@@ -188,6 +188,11 @@ impl Groups {
         let _ = self.with(|c, _, fx| c.fail_all_waiters(fx));
     }
 
+    /// The internal offsets log's partition (for the log cleaner).
+    pub fn offsets_partition(&self) -> Arc<crate::partition::Partition> {
+        Arc::clone(&self.topic.partition)
+    }
+
     /// Flushes and closes the internal log (after the flusher has stopped).
     pub fn close(&self) -> Result<(), wharf_log::LogError> {
         self.topic.partition.log().close_in_place()

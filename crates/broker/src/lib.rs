@@ -17,6 +17,7 @@ pub mod errors;
 pub mod flusher;
 pub mod frame;
 pub mod groups;
+pub mod log_cleaner;
 pub mod offsets_topic;
 pub mod partition;
 pub mod quota;

@@ -3,8 +3,9 @@
 //!
 //! Layout: `<data dir>/__consumer_offsets/0/`, a wharf-log partition of RecordBatch v2 batches
 //! whose records carry the coordinator's keys and values (docs/ON_DISK_FORMAT.md). It is not a
-//! registry topic: Metadata does not list it, retention never deletes from it, and the name is
-//! reserved so CreateTopics cannot collide with it. Synced through the shared group-commit flusher.
+//! registry topic: Metadata does not list it, retention never deletes from it (it is compacted,
+//! like Kafka's, so superseded commits and deleted groups go), and the name is reserved so
+//! CreateTopics cannot collide with it. Synced through the shared group-commit flusher.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use kafka_protocol::records::{
     Compression, Record as KafkaRecord, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use wharf_coordinator::{GroupCoordinator, Record};
-use wharf_log::{Log, LogConfig, LogError};
+use wharf_log::{CleanupPolicy, Log, LogConfig, LogError};
 
 use crate::partition::Partition;
 
@@ -24,6 +25,9 @@ pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 /// Largest batch of coordinator records: a group snapshot carries every member's subscription
 /// and assignment, which can exceed a topic's 1 MiB default for a large group.
 pub const OFFSETS_MAX_BATCH_BYTES: u32 = 64 * 1024 * 1024;
+
+/// Kafka's offsets.topic.segment.bytes.
+pub const OFFSETS_SEGMENT_BYTES: u64 = 100 * 1024 * 1024;
 
 /// Bytes read per step while replaying at start-up.
 const REPLAY_READ_BYTES: usize = 4 * 1024 * 1024;
@@ -50,7 +54,11 @@ impl OffsetsTopic {
         coordinator: &mut GroupCoordinator,
         now_ms: i64,
     ) -> Result<OffsetsTopic, OffsetsTopicError> {
+        // Kafka's offsets topic: compacted, never deleted by retention, 100 MiB segments
+        // (offsets.topic.segment.bytes) so old commits become compactable in good time.
         let config = LogConfig {
+            cleanup_policy: CleanupPolicy::COMPACT,
+            segment_bytes: defaults.segment_bytes.min(OFFSETS_SEGMENT_BYTES),
             retention_ms: -1,
             retention_bytes: -1,
             max_message_bytes: OFFSETS_MAX_BATCH_BYTES,

@@ -69,6 +69,7 @@ impl Server {
         let mut conns = JoinSet::new();
         let housekeeping = tokio::spawn(housekeeping(Arc::clone(&broker), shutdown_rx.clone()));
         let group_timer = tokio::spawn(group_timer(Arc::clone(&broker), shutdown_rx.clone()));
+        let log_cleaner = tokio::spawn(crate::log_cleaner::run(Arc::clone(&broker), shutdown_rx.clone()));
         tokio::pin!(stop);
         loop {
             tokio::select! {
@@ -112,6 +113,7 @@ impl Server {
         }
         let _ = housekeeping.await;
         let _ = group_timer.await;
+        let _ = log_cleaner.await;
         let b = Arc::clone(&broker);
         let closed = tokio::task::spawn_blocking(move || {
             b.flusher.shutdown();

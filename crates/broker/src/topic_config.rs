@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use wharf_log::LogConfig;
+use wharf_log::{CleanupPolicy, LogConfig};
 
 use crate::backlog;
 
@@ -19,6 +19,7 @@ pub enum ConfigType {
     String = 2,
     Int = 3,
     Long = 5,
+    Double = 6,
     List = 7,
 }
 
@@ -49,6 +50,14 @@ fn one_of(v: &str, allowed: &[&str]) -> Result<(), String> {
     }
 }
 
+fn policy_name(p: CleanupPolicy) -> &'static str {
+    match (p.delete, p.compact) {
+        (true, true) => "compact,delete",
+        (false, true) => "compact",
+        _ => "delete",
+    }
+}
+
 /// Smallest segment Kafka allows (LogConfig's segment.bytes validator: one batch header).
 pub const SEGMENT_BYTES_MIN: i64 = 14;
 
@@ -56,15 +65,55 @@ pub static TOPIC_CONFIG_KEYS: &[ConfigKey] = &[
     ConfigKey {
         name: "cleanup.policy",
         config_type: ConfigType::List,
-        doc: "delete: old segments are removed by retention. compact is accepted and stored; compaction is not yet implemented.",
-        default: |_| "delete".into(),
-        apply: |v, _| {
+        doc: "delete: retention removes old segments. compact: the log cleaner keeps the newest record of each key. compact,delete: both.",
+        default: |c| policy_name(c.cleanup_policy).into(),
+        apply: |v, c| {
             let mut parts: Vec<&str> = v.split(',').map(str::trim).collect();
             parts.sort_unstable();
-            match parts.as_slice() {
-                ["delete"] | ["compact"] | ["compact", "delete"] => Ok(()),
-                _ => Err(format!("{v:?} is not delete, compact or compact,delete")),
+            c.cleanup_policy = match parts.as_slice() {
+                ["delete"] => CleanupPolicy::DELETE,
+                ["compact"] => CleanupPolicy::COMPACT,
+                ["compact", "delete"] => CleanupPolicy {
+                    delete: true,
+                    compact: true,
+                },
+                _ => return Err(format!("{v:?} is not delete, compact or compact,delete")),
+            };
+            Ok(())
+        },
+    },
+    ConfigKey {
+        name: "min.cleanable.dirty.ratio",
+        config_type: ConfigType::Double,
+        doc: "Compact once the bytes written since the last pass are at least this share of the compactable log (0 to 1).",
+        default: |c| format!("{}", f64::from(c.min_cleanable_dirty_permille) / 1000.0),
+        apply: |v, c| {
+            let r: f64 = v.trim().parse().map_err(|_| format!("{v:?} is not a number"))?;
+            if !(0.0..=1.0).contains(&r) {
+                return Err(format!("{r} is outside 0..=1"));
             }
+            c.min_cleanable_dirty_permille = (r * 1000.0).round() as u32;
+            Ok(())
+        },
+    },
+    ConfigKey {
+        name: "delete.retention.ms",
+        config_type: ConfigType::Long,
+        doc: "How long a tombstone stays readable after the cleaner first keeps it (KIP-534 delete horizon).",
+        default: |c| c.delete_retention_ms.to_string(),
+        apply: |v, c| {
+            c.delete_retention_ms = parse_i64(v, 0, i64::MAX)?;
+            Ok(())
+        },
+    },
+    ConfigKey {
+        name: "min.compaction.lag.ms",
+        config_type: ConfigType::Long,
+        doc: "A segment holding a record newer than this is not compacted yet.",
+        default: |c| c.min_compaction_lag_ms.to_string(),
+        apply: |v, c| {
+            c.min_compaction_lag_ms = parse_i64(v, 0, i64::MAX)?;
+            Ok(())
         },
     },
     ConfigKey {
@@ -261,5 +310,28 @@ mod tests {
         let mut p = TopicOverrides::new();
         p.insert("cleanup.policy".into(), "delete,compact".into());
         assert!(effective(&LogConfig::default(), &p).is_ok());
+    }
+
+    #[test]
+    fn effective_maps_compaction_keys() {
+        let mut o = TopicOverrides::new();
+        o.insert("cleanup.policy".into(), "compact".into());
+        o.insert("min.cleanable.dirty.ratio".into(), "0.25".into());
+        o.insert("delete.retention.ms".into(), "100".into());
+        o.insert("min.compaction.lag.ms".into(), "5".into());
+        let c = effective(&LogConfig::default(), &o).expect("valid");
+        assert_eq!(c.cleanup_policy, CleanupPolicy::COMPACT);
+        assert_eq!(
+            (
+                c.min_cleanable_dirty_permille,
+                c.delete_retention_ms,
+                c.min_compaction_lag_ms
+            ),
+            (250, 100, 5)
+        );
+        o.insert("min.cleanable.dirty.ratio".into(), "1.01".into());
+        assert!(effective(&LogConfig::default(), &o).is_err());
+        let default = key("min.cleanable.dirty.ratio").expect("key");
+        assert_eq!((default.default)(&LogConfig::default()), "0.5");
     }
 }

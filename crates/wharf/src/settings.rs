@@ -67,6 +67,12 @@ pub struct ServeSettings {
     /// How often retention and time-based rolls run, ms [default: 30000]
     #[arg(long, env = "WHARF_RETENTION_CHECK_INTERVAL_MS")]
     pub retention_check_interval_ms: Option<u64>,
+    /// log.cleaner.backoff.ms: how often the log cleaner looks for logs to compact [default: 15000]
+    #[arg(long, env = "WHARF_LOG_CLEANER_BACKOFF_MS")]
+    pub log_cleaner_backoff_ms: Option<u64>,
+    /// log.cleaner.dedupe.buffer.size: memory for one compaction pass's key map [default: 134217728]
+    #[arg(long, env = "WHARF_LOG_CLEANER_DEDUPE_BUFFER_BYTES")]
+    pub log_cleaner_dedupe_buffer_bytes: Option<usize>,
     /// socket.request.max.bytes: largest request frame [default: 104857600]
     #[arg(long, env = "WHARF_MAX_FRAME_BYTES")]
     pub max_frame_bytes: Option<u32>,
@@ -158,6 +164,8 @@ impl ServeSettings {
             max_producers_per_partition,
             flush_interval_ms,
             retention_check_interval_ms,
+            log_cleaner_backoff_ms,
+            log_cleaner_dedupe_buffer_bytes,
             max_frame_bytes,
             max_in_flight,
             max_connections,
@@ -218,6 +226,8 @@ impl ServeSettings {
         set!(self.num_partitions => c.default_num_partitions);
         set!(self.flush_interval_ms => c.flush_interval_ms);
         set!(self.retention_check_interval_ms => c.retention_check_interval_ms);
+        set!(self.log_cleaner_backoff_ms => c.log_cleaner_backoff_ms);
+        set!(self.log_cleaner_dedupe_buffer_bytes => c.cleaner.dedupe_buffer_bytes);
         let l = &mut c.limits;
         set!(self.max_frame_bytes => l.max_frame_bytes);
         set!(self.max_in_flight => l.max_in_flight_per_connection);
