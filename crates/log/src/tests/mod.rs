@@ -3,6 +3,7 @@
 
 mod append_read;
 mod compaction;
+mod compaction_model;
 mod faults;
 mod model;
 mod producers;
