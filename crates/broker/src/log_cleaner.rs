@@ -7,7 +7,7 @@
 //! while some log needs one; when none does, the cleaner sleeps log.cleaner.backoff.ms.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -56,13 +56,28 @@ fn clean_all(broker: &Broker, stop: &watch::Receiver<bool>) -> usize {
 
 fn clean_partition(broker: &Broker, p: &Partition) -> bool {
     let now = crate::broker::now_ms();
-    let Some(plan) = p.log().plan_cleaning(now, &broker.config.cleaner) else {
+    let started = Instant::now();
+    let (plan, planned) = {
+        let log = p.log();
+        let planning = Instant::now();
+        (log.plan_cleaning(now, &broker.config.cleaner), planning.elapsed())
+    };
+    let Some(plan) = plan else {
         return false;
     };
-    let started = std::time::Instant::now();
-    let result = plan.clean().and_then(|cleaned| p.log().install_cleaned(cleaned));
+    let result = plan.clean().and_then(|cleaned| {
+        let ((stats, after), swapped) = {
+            let mut log = p.log();
+            let swapping = Instant::now();
+            (log.install_cleaned(cleaned)?, swapping.elapsed())
+        };
+        after.finish()?;
+        Ok((stats, swapped))
+    });
     match result {
-        Ok(s) => {
+        Ok((s, installed)) => {
+            // locked_us: how long produce and fetch on this partition waited for the pass
+            // (planning plus the swap); everything else ran beside them.
             tracing::info!(
                 topic = %p.topic, partition = p.index,
                 segments_read = s.segments_read, segments_written = s.segments_written,
@@ -70,6 +85,8 @@ fn clean_partition(broker: &Broker, p: &Partition) -> bool {
                 records_read = s.records_read, records_kept = s.records_kept,
                 tombstones_removed = s.tombstones_removed, keys = s.keys,
                 ms = started.elapsed().as_millis() as u64,
+                locked_us = (planned + installed).as_micros() as u64,
+                swap_us = installed.as_micros() as u64,
                 "compacted partition"
             );
             true

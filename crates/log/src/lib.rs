@@ -40,7 +40,8 @@ pub use batch::{
     batch_size_at, validate_batches, BatchHeader, BatchesInfo, BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES, MAGIC_V2,
 };
 pub use cleaner::{
-    CleanStats, Cleaned, CleanerConfig, CleaningPlan, DEFAULT_DEDUPE_BUFFER_BYTES, MIN_DEDUPE_BUFFER_BYTES,
+    AfterInstall, CleanStats, Cleaned, CleanerConfig, CleaningPlan, DEFAULT_DEDUPE_BUFFER_BYTES,
+    MIN_DEDUPE_BUFFER_BYTES,
 };
 pub use config::{
     CleanupPolicy, LogConfig, DEFAULT_DELETE_RETENTION_MS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PRODUCERS,

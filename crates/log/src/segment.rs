@@ -158,14 +158,31 @@ impl Segment {
     /// sync them before advancing the recovery point). Adds the final time index
     /// entry so a reopened segment knows its max timestamp without scanning.
     pub(crate) fn write_index_files(&mut self, storage: &dyn Storage) -> Result<Vec<Arc<dyn StorageFile>>, LogError> {
+        let (index, time_index) = (self.index_path.clone(), self.time_index_path.clone());
+        self.write_index_files_at(storage, &index, &time_index)
+    }
+
+    /// Where the index files live once the segment is in place.
+    pub(crate) fn index_paths(&self) -> [&Path; 2] {
+        [&self.index_path, &self.time_index_path]
+    }
+
+    /// Like [`Segment::write_index_files`], to other paths (the cleaner writes them beside its
+    /// output and renames them into place at the swap).
+    pub(crate) fn write_index_files_at(
+        &mut self,
+        storage: &dyn Storage,
+        index_path: &Path,
+        time_index_path: &Path,
+    ) -> Result<Vec<Arc<dyn StorageFile>>, LogError> {
         if !self.is_empty() {
             self.time_index
                 .maybe_push(self.max_timestamp, self.relative(self.offset_of_max_timestamp));
         }
         let mut handles = Vec::with_capacity(2);
         for (path, bytes) in [
-            (&self.index_path, self.offset_index.encode()),
-            (&self.time_index_path, self.time_index.encode()),
+            (index_path, self.offset_index.encode()),
+            (time_index_path, self.time_index.encode()),
         ] {
             let f = storage.create(path).map_err(io_err(path))?;
             f.write_all_at(&bytes, 0).map_err(io_err(path))?;

@@ -97,9 +97,12 @@ pub(crate) struct CleanedGroup {
     pub(crate) replaced: Vec<(i64, u64)>,
     /// One past the last offset the replaced segments covered.
     pub(crate) end_offset: i64,
-    /// The output, tracked under its final name; its file is still at `cleaned_path`.
+    /// The output, tracked under its final name; its file is still at `staged_path` (its
+    /// `.cleaned` name while written, then its durable `.swap` name).
     pub(crate) segment: Segment,
-    pub(crate) cleaned_path: PathBuf,
+    pub(crate) staged_path: PathBuf,
+    /// Its offset and time index files, written and synced, renamed into place at the swap.
+    pub(crate) cleaned_index_paths: [PathBuf; 2],
 }
 
 /// Counters of one pass.
@@ -125,6 +128,31 @@ pub struct Cleaned {
     /// Earliest delete horizon of a tombstone this pass kept.
     pub(crate) next_tombstone_horizon_ms: Option<i64>,
     pub stats: CleanStats,
+}
+
+/// What is left of a pass once the partition lock is released: closing the replaced segments'
+/// files (the last close of an unlinked file is when the filesystem frees its blocks, which can
+/// take milliseconds) and persisting the cleaner checkpoint (two fsyncs, which also make the
+/// swap's renames durable; until then a crash merely redoes them on open).
+#[derive(Debug)]
+pub struct AfterInstall {
+    retired: Vec<Segment>,
+    checkpoint: Option<(Arc<dyn Storage>, PathBuf, i64)>,
+}
+
+impl AfterInstall {
+    pub fn finish(self) -> Result<(), LogError> {
+        drop(self.retired);
+        match self.checkpoint {
+            Some((storage, dir, offset)) => write_checkpoint(&*storage, &dir, CLEANER_CHECKPOINT_FILE, offset),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the pass moved the cleaner checkpoint (every group was swapped in).
+    pub fn moves_checkpoint(&self) -> bool {
+        self.checkpoint.is_some()
+    }
 }
 
 impl Log {
@@ -181,23 +209,25 @@ impl Log {
 
     /// Swaps in what [`CleaningPlan::clean`] wrote. A group whose input segments are no longer
     /// all present (retention or DeleteRecords ran meanwhile) is discarded; the checkpoint then
-    /// stays where it was so the next pass redoes the work.
-    pub fn install_cleaned(&mut self, cleaned: Cleaned) -> Result<CleanStats, LogError> {
+    /// stays where it was so the next pass redoes the work. Call [`AfterInstall::finish`] once
+    /// the partition lock is released.
+    pub fn install_cleaned(&mut self, cleaned: Cleaned) -> Result<(CleanStats, AfterInstall), LogError> {
         self.check_not_failed()?;
         let mut all_installed = true;
+        let mut after = AfterInstall {
+            retired: Vec::new(),
+            checkpoint: None,
+        };
         for group in cleaned.groups {
             let installed = self.install_group(group);
-            all_installed &= self.fail_on_io(installed)?;
+            match self.fail_on_io(installed)? {
+                Some(retired) => after.retired.extend(retired),
+                None => all_installed = false,
+            }
         }
         if all_installed && cleaned.cleaned_up_to > self.first_dirty_offset {
-            let written = write_checkpoint(
-                &*self.storage,
-                &self.dir,
-                CLEANER_CHECKPOINT_FILE,
-                cleaned.cleaned_up_to,
-            );
-            self.fail_on_io(written)?;
             self.first_dirty_offset = cleaned.cleaned_up_to;
+            after.checkpoint = Some((Arc::clone(&self.storage), self.dir.clone(), cleaned.cleaned_up_to));
         }
         self.tombstone_horizon_ms = if all_installed {
             cleaned.next_tombstone_horizon_ms
@@ -207,7 +237,7 @@ impl Log {
                 (a, b) => a.or(b),
             }
         };
-        Ok(cleaned.stats)
+        Ok((cleaned.stats, after))
     }
 
     /// Fails the log after a cleaning pass failed on I/O (a write or fsync of its own output):

@@ -11,7 +11,7 @@
 //! an empty batch so every output ends exactly where its inputs did.
 
 use super::offset_map::{filterable_records, for_each_batch, OffsetMap};
-use super::swap::cleaned_path;
+use super::swap::{cleaned_index_paths, cleaned_path, swap_path};
 use super::{CleanStats, Cleaned, CleanedGroup, CleaningPlan, SegmentRef};
 use crate::batch::BatchHeader;
 use crate::error::LogError;
@@ -56,11 +56,18 @@ impl CleaningPlan {
             if let Some((out, group)) = current.take() {
                 groups.push(self.finish(out, &group, &mut stats)?);
             }
-            Ok::<(), LogError>(())
+            self.stage_swaps(&mut groups)
         })();
         if let Err(e) = written {
-            let failed = current.map(|(out, _)| out.cleaned_path);
-            self.discard(groups.iter().map(|g| &g.cleaned_path).chain(failed.as_ref()));
+            // The failed output's index files may exist too (the sync after writing them failed).
+            let failed = current.map_or_else(Vec::new, |(out, _)| {
+                let [index, time_index] = cleaned_index_paths(&self.dir, out.segment.base_offset);
+                vec![out.cleaned_path, index, time_index]
+            });
+            let written = groups
+                .iter()
+                .flat_map(|g| [&g.staged_path, &g.cleaned_index_paths[0], &g.cleaned_index_paths[1]]);
+            self.discard(written.chain(failed.iter()));
             return Err(e);
         }
         Ok(Cleaned {
@@ -69,6 +76,19 @@ impl CleaningPlan {
             next_tombstone_horizon_ms: horizon,
             stats,
         })
+    }
+
+    /// Step 2 of the swap (`swap.rs`): renames every output to its `.swap` name and fsyncs the
+    /// directory once, still without the partition lock.
+    fn stage_swaps(&self, groups: &mut [CleanedGroup]) -> Result<(), LogError> {
+        for g in groups.iter_mut() {
+            let swap = swap_path(&self.dir, g.segment.base_offset, g.end_offset);
+            self.storage
+                .rename(&g.staged_path, &swap)
+                .map_err(|e| LogError::io(&swap, e))?;
+            g.staged_path = swap;
+        }
+        self.storage.sync_dir(&self.dir).map_err(|e| LogError::io(&self.dir, e))
     }
 
     /// Whether `next` may join the output started at `first` without the output outgrowing
@@ -106,6 +126,10 @@ impl CleaningPlan {
     ) -> Result<CleanedGroup, LogError> {
         out.flush()?;
         out.file.sync_data().map_err(|e| LogError::io(&out.cleaned_path, e))?;
+        let [index, time_index] = cleaned_index_paths(&self.dir, out.segment.base_offset);
+        for file in out.segment.write_index_files_at(&*self.storage, &index, &time_index)? {
+            file.sync_data().map_err(|e| LogError::io(&index, e))?;
+        }
         stats.segments_written += 1;
         stats.bytes_written += out.segment.size;
         out.segment.last_modified_ms = inputs.iter().map(|s| s.last_modified_ms).max().unwrap_or(self.now_ms);
@@ -113,7 +137,8 @@ impl CleaningPlan {
             replaced: inputs.iter().map(|s| (s.base_offset, s.size)).collect(),
             end_offset: inputs[inputs.len() - 1].next_offset,
             segment: out.segment,
-            cleaned_path: out.cleaned_path,
+            staged_path: out.cleaned_path,
+            cleaned_index_paths: [index, time_index],
         })
     }
 

@@ -1,32 +1,48 @@
 //! Swapping a cleaned segment in for the segments it replaces, safely across a crash.
 //!
 //! The protocol (Kafka's .cleaned/.swap scheme, with the replaced range in the swap file's name):
-//! 1. the output is written to `{base}.cleaned` and fsynced (`rewrite.rs`);
-//! 2. it is renamed to `{base}.{end}.swap` and the directory fsynced — from here the output is
-//!    the truth for offsets `[base, end)`;
-//! 3. the replaced segments' files are removed, newest first, except `{base}.log`;
-//! 4. `{base}.{end}.swap` is renamed over `{base}.log` and the directory fsynced.
+//! 1. the output is written to `{base}.cleaned`, its indexes to `{base}.cleaned-index` and
+//!    `.cleaned-timeindex`, each fdatasynced (`rewrite.rs`, no lock);
+//! 2. the output is renamed to `{base}.{end}.swap` and the directory fsynced (no lock) — from here
+//!    the output is the truth for offsets `[base, end)`, whatever happens next;
+//! 3. under the partition lock, if the replaced segments are all still there: their files are
+//!    removed newest first (keeping `{base}.log`), the swap file is renamed over `{base}.log`, the
+//!    index files are renamed into place and the in-memory segment list is updated. No fsync
+//!    waits under the lock; the cleaner checkpoint written after it fsyncs the directory.
+//!    If retention or DeleteRecords removed an input meanwhile, the swap and index files are
+//!    removed instead.
 //!
-//! On open, [`complete_interrupted_swaps`] removes `.cleaned` leftovers (a pass that never
-//! reached step 2: the old segments are intact) and finishes steps 3–4 for every `.swap` file,
-//! so a crash anywhere leaves either the old segments or the cleaned one, never both or neither.
+//! On open, [`complete_interrupted_swaps`] removes `.cleaned*` leftovers (a pass that never
+//! reached step 2: the old segments are intact) and finishes step 3 for every `.swap` file, so a
+//! crash anywhere leaves either the old segments or the cleaned one, never both or neither. One
+//! accepted imprecision: if retention deleted an input between steps 2 and 3 and the process
+//! crashes before the swap file's removal is durable, open swaps the compacted copy of that range
+//! back in — records retention had already dropped reappear until its next pass. Nothing
+//! acknowledged is ever lost, and DeleteRecords' persisted log start offset still hides its range.
 
 use super::CleanedGroup;
 use crate::error::LogError;
 use crate::log::Log;
 use crate::open::parse_segment_name;
+use crate::segment::Segment;
 use crate::segment::{segment_path, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use crate::storage::Storage;
 use std::path::{Path, PathBuf};
 
 const CLEANED_SUFFIX: &str = "cleaned";
+const CLEANED_INDEX_SUFFIXES: [&str; 2] = ["cleaned-index", "cleaned-timeindex"];
 const SWAP_SUFFIX: &str = "swap";
 
 pub(crate) fn cleaned_path(dir: &Path, base_offset: i64) -> PathBuf {
     segment_path(dir, base_offset, CLEANED_SUFFIX)
 }
 
-fn swap_path(dir: &Path, base_offset: i64, end_offset: i64) -> PathBuf {
+/// Where the output's offset and time index files are written before the swap.
+pub(crate) fn cleaned_index_paths(dir: &Path, base_offset: i64) -> [PathBuf; 2] {
+    CLEANED_INDEX_SUFFIXES.map(|suffix| segment_path(dir, base_offset, suffix))
+}
+
+pub(crate) fn swap_path(dir: &Path, base_offset: i64, end_offset: i64) -> PathBuf {
     dir.join(format!("{base_offset:020}.{end_offset:020}.{SWAP_SUFFIX}"))
 }
 
@@ -67,7 +83,10 @@ pub(crate) fn complete_interrupted_swaps(storage: &dyn Storage, dir: &Path) -> R
     let names = storage.list_dir(dir).map_err(|e| LogError::io(dir, e))?;
     let mut changed = false;
     for name in &names {
-        if parse_segment_name(name, CLEANED_SUFFIX).is_some() {
+        let leftover = [CLEANED_SUFFIX, CLEANED_INDEX_SUFFIXES[0], CLEANED_INDEX_SUFFIXES[1]]
+            .iter()
+            .any(|suffix| parse_segment_name(name, suffix).is_some());
+        if leftover {
             tracing::info!(dir = %dir.display(), file = %name, "removing an unfinished cleaner output");
             remove_if_present(storage, &dir.join(name))?;
             changed = true;
@@ -88,9 +107,10 @@ pub(crate) fn complete_interrupted_swaps(storage: &dyn Storage, dir: &Path) -> R
 }
 
 impl Log {
-    /// Swaps one cleaned group in (under the partition lock). Ok(false): its inputs changed
-    /// meanwhile and the output was discarded.
-    pub(super) fn install_group(&mut self, group: CleanedGroup) -> Result<bool, LogError> {
+    /// Swaps one cleaned group in (under the partition lock) and returns the replaced segments,
+    /// to be dropped after the lock is released. Ok(None): its inputs changed meanwhile and the
+    /// output was discarded.
+    pub(super) fn install_group(&mut self, group: CleanedGroup) -> Result<Option<Vec<Segment>>, LogError> {
         let storage = std::sync::Arc::clone(&self.storage);
         let n = group.replaced.len();
         let base = group.replaced[0].0;
@@ -104,24 +124,25 @@ impl Log {
         });
         let Some(i) = present else {
             tracing::info!(dir = %self.dir.display(), base_offset = base, "segments changed during cleaning; discarding the output");
-            remove_if_present(&*storage, &group.cleaned_path)?;
-            return Ok(false);
+            for path in [
+                &group.staged_path,
+                &group.cleaned_index_paths[0],
+                &group.cleaned_index_paths[1],
+            ] {
+                remove_if_present(&*storage, path)?;
+            }
+            return Ok(None);
         };
-        let swap = swap_path(&self.dir, base, group.end_offset);
-        storage
-            .rename(&group.cleaned_path, &swap)
-            .map_err(|e| LogError::io(&swap, e))?;
-        storage.sync_dir(&self.dir).map_err(|e| LogError::io(&self.dir, e))?;
         let replaced: Vec<i64> = group.replaced.iter().map(|(b, _)| *b).collect();
         finish_swap(&*storage, &self.dir, &replaced, base, group.end_offset)?;
-        let mut segment = group.segment;
-        for file in segment.write_index_files(&*storage)? {
-            file.sync_data().map_err(|e| LogError::io(&self.dir, e))?;
+        let segment = group.segment;
+        for (from, to) in group.cleaned_index_paths.iter().zip(segment.index_paths()) {
+            storage.rename(from, to).map_err(|e| LogError::io(to, e))?;
         }
-        storage.sync_dir(&self.dir).map_err(|e| LogError::io(&self.dir, e))?;
+        // No directory fsync under the lock: until the cleaner checkpoint's (right after it is
+        // released) a crash may leave the swap file or the old files, and open redoes step 3.
         tracing::debug!(dir = %self.dir.display(), base_offset = base, replaced = n, bytes = segment.size, "installed cleaned segment");
-        self.segments.splice(i..i + n, [segment]);
-        Ok(true)
+        Ok(Some(self.segments.splice(i..i + n, [segment]).collect()))
     }
 }
 

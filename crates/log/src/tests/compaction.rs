@@ -34,7 +34,9 @@ fn clean(log: &mut Log, now_ms: i64, cleaner: &CleanerConfig) -> Option<CleanSta
     log.flush().expect("flush");
     let plan = log.plan_cleaning(now_ms, cleaner)?;
     let cleaned = plan.clean().expect("clean");
-    Some(log.install_cleaned(cleaned).expect("install"))
+    let (stats, after) = log.install_cleaned(cleaned).expect("install");
+    after.finish().expect("after install");
+    Some(stats)
 }
 
 fn records(log: &Log) -> Vec<Rec> {
@@ -94,11 +96,7 @@ fn clean_keeps_only_the_newest_record_of_each_key_at_its_offset() {
     assert_eq!(log.segment_count(), 7);
     let stats = clean(&mut log, 2_000, &CleanerConfig::default()).expect("a pass is due");
     assert_eq!((stats.records_read, stats.records_kept, stats.keys), (60, 6, 6));
-    let expected: Vec<Rec> = (54..60)
-        .map(|i| kv(i, &format!("k{}", i % 6), Some(&format!("v{i}"))))
-        .chain([kv(60, "active", Some("x"))])
-        .collect();
-    assert_eq!(records(&log), expected);
+    assert_eq!(records(&log), compacted_expected());
     assert_eq!((log.log_start_offset(), log.log_end_offset()), (0, 61));
     assert_eq!(log.segment_count(), 2, "six segments merged into one, plus the active");
     assert_eq!(log.first_dirty_offset(), 60);
@@ -278,49 +276,58 @@ fn compact_only_policy_is_not_subject_to_retention() {
     );
 }
 
-#[test]
-fn unfinished_cleaner_output_is_removed_on_open() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut log = sixty_updates(dir.path());
-    log.flush().expect("flush");
-    let before = records(&log);
-    let plan = log.plan_cleaning(2_000, &CleanerConfig::default()).expect("due");
-    let cleaned = plan.clean().expect("clean");
-    assert_eq!(cleaned.groups.len(), 1);
-    drop(cleaned);
-    drop(log); // crash before the swap
-    let log = open(dir.path(), compact_config());
-    assert_eq!(records(&log), before);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+fn compacted_expected() -> Vec<Rec> {
+    (54..60)
+        .map(|i| kv(i, &format!("k{}", i % 6), Some(&format!("v{i}"))))
+        .chain([kv(60, "active", Some("x"))])
+        .collect()
+}
+
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
         .expect("list")
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".cleaned"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".cleaned") || name.ends_with(".swap"))
+        .collect()
 }
 
 #[test]
-fn swap_interrupted_after_the_rename_is_completed_on_open() {
+fn unfinished_cleaner_output_is_removed_on_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = sixty_updates(dir.path());
+    log.close().expect("close");
+    let before = records(&open(dir.path(), compact_config()));
+    // A crash while step 1 was writing: partial output and index files.
+    for name in ["00000000000000000000.cleaned", "00000000000000000000.cleaned-index"] {
+        std::fs::write(dir.path().join(name), b"partial").expect("write leftover");
+    }
+    let log = open(dir.path(), compact_config());
+    assert_eq!(records(&log), before);
+    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn crash_after_the_swap_is_staged_completes_it_on_open() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut log = sixty_updates(dir.path());
     log.flush().expect("flush");
     let plan = log.plan_cleaning(2_000, &CleanerConfig::default()).expect("due");
     let cleaned = plan.clean().expect("clean");
     let group = &cleaned.groups[0];
-    let swap = dir.path().join(format!("{:020}.{:020}.swap", 0, group.end_offset));
-    std::fs::rename(&group.cleaned_path, &swap).expect("step 2 by hand");
+    assert!(
+        group.staged_path.to_string_lossy().ends_with(".swap"),
+        "clean() stages the swap"
+    );
     // Step 3 half done: one replaced segment (not the first) already removed.
     let second = group.replaced[1].0;
     std::fs::remove_file(dir.path().join(format!("{second:020}.log"))).expect("remove one");
     drop(cleaned);
     drop(log);
     let log = open(dir.path(), compact_config());
-    let expected: Vec<Rec> = (54..60)
-        .map(|i| kv(i, &format!("k{}", i % 6), Some(&format!("v{i}"))))
-        .chain([kv(60, "active", Some("x"))])
-        .collect();
-    assert_eq!(records(&log), expected);
+    assert_eq!(records(&log), compacted_expected());
     assert_eq!(log.segment_count(), 2);
+    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
 }
 
 #[test]
@@ -331,10 +338,19 @@ fn segments_deleted_during_cleaning_discard_the_output() {
     let plan = log.plan_cleaning(2_000, &CleanerConfig::default()).expect("due");
     let cleaned = plan.clean().expect("clean");
     log.delete_records_before(30).expect("delete records meanwhile");
-    let stats = log.install_cleaned(cleaned).expect("install");
+    let (stats, after) = log.install_cleaned(cleaned).expect("install");
+    assert!(
+        !after.moves_checkpoint(),
+        "no checkpoint moves when a group was discarded"
+    );
     assert_eq!(stats.records_kept, 6, "the pass ran, but its output is dropped");
     assert_eq!(log.first_dirty_offset(), 0, "checkpoint unchanged");
     assert_eq!(records(&log).first().map(|r| r.0), Some(30));
+    assert_eq!(
+        leftovers(dir.path()),
+        Vec::<String>::new(),
+        "the staged swap was removed"
+    );
     assert!(
         clean(&mut log, 2_000, &CleanerConfig::default()).is_some(),
         "the next pass redoes it"

@@ -153,7 +153,8 @@ fn run(ops: Vec<Op>) {
                 log.flush().expect("flush");
                 if let Some(plan) = log.plan_cleaning(now, &cleaner) {
                     let cleaned = plan.clean().expect("clean");
-                    log.install_cleaned(cleaned).expect("install");
+                    let (_, after) = log.install_cleaned(cleaned).expect("install");
+                    after.finish().expect("after install");
                 }
                 check_cleaned_part_has_one_record_per_key(&log);
             }
