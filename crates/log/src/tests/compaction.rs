@@ -357,3 +357,37 @@ fn segments_deleted_during_cleaning_discard_the_output() {
     );
     assert_eq!(records(&log).len(), 7);
 }
+
+#[test]
+fn pass_waits_for_min_cleanable_dirty_ratio() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = LogConfig {
+        min_cleanable_dirty_permille: 500,
+        ..compact_config()
+    };
+    let mut log = open(dir.path(), config);
+    for i in 0..40 {
+        put(&mut log, &[(&format!("k{i}"), Some("v"))], 1_000);
+        if i % 10 == 9 {
+            log.roll(1_000).expect("roll");
+        }
+    }
+    clean(&mut log, 2_000, &CleanerConfig::default()).expect("all dirty: ratio 1");
+    // Ten new updates in one segment against forty clean records: dirty share 10/50 < 0.5.
+    for i in 0..10 {
+        put(&mut log, &[(&format!("k{i}"), Some("w"))], 1_000);
+    }
+    log.roll(1_000).expect("roll");
+    assert!(
+        clean(&mut log, 3_000, &CleanerConfig::default()).is_none(),
+        "below the ratio"
+    );
+    for round in 0..4 {
+        for i in 0..10 {
+            put(&mut log, &[(&format!("k{i}"), Some(&format!("x{round}")))], 1_000);
+        }
+        log.roll(1_000).expect("roll");
+    }
+    let stats = clean(&mut log, 4_000, &CleanerConfig::default()).expect("dirty share now above 0.5");
+    assert_eq!(stats.records_kept, 40, "one record per key");
+}
