@@ -263,17 +263,31 @@ impl Segment {
             return Ok(false);
         }
         self.offset_index = offset_index;
-        self.time_index = time_index;
         self.size = u64::from(position);
         self.next_offset = indexed_offset;
-        self.max_timestamp = max_ts;
-        self.offset_of_max_timestamp = self.base_offset + i64::from(max_rel);
         self.index_dirty = false;
+        // The tail after the last offset index entry is scanned with its own timestamp
+        // tracking, then checked against the adopted time index before that is trusted: a
+        // well-formed but wrong time index (one naming a tail offset that a tail batch with a
+        // larger timestamp precedes) would otherwise break the ascending-entries invariant at
+        // the next roll.
         if !self.scan_to_end(file_len, false, config)? {
             return Ok(false);
         }
-        // The time index may not name offsets past the data.
-        Ok(self.offset_of_max_timestamp < self.next_offset)
+        let (tail_max, tail_offset) = (self.max_timestamp, self.offset_of_max_timestamp);
+        let adopted_offset = self.base_offset + i64::from(max_rel);
+        // Written by roll or close, the last entry is the segment's largest timestamp: either in
+        // the indexed part, with nothing larger in the tail, or the tail's own maximum.
+        let consistent = adopted_offset < self.next_offset
+            && ((adopted_offset < indexed_offset && tail_max <= max_ts)
+                || (tail_max == max_ts && tail_offset == adopted_offset));
+        if !consistent {
+            return Ok(false);
+        }
+        self.time_index = time_index;
+        self.max_timestamp = max_ts;
+        self.offset_of_max_timestamp = adopted_offset;
+        Ok(true)
     }
 
     /// Opens a segment that may have a torn or corrupt tail: validates every batch
