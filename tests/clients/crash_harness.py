@@ -6,6 +6,9 @@ Each cycle, against one data dir that lives through every cycle:
   partitions of `harness` (64 kB segments, so kills land during segment rolls);
 - a plain producer (acks=all, idempotence off) writes to `harness-ret` (64 kB segments,
   retention.bytes 256 kB, retention checked every 100 ms, so kills land during retention);
+- the plain producer also writes keyed records (50 keys) to `harness-cmp`, compacted
+  (cleanup.policy=compact, 16 kB segments, the cleaner looking every 50 ms), so kills land during
+  compaction passes and their segment swaps;
 - a consumer in group `harness-g` reads `harness` and commits synchronously every 50 ms;
 - at a random moment 0.3–1.5 s in, the broker gets SIGKILL and is restarted (timed).
 
@@ -14,6 +17,9 @@ Checked after every restart (a violation is counted and printed, and the run goe
   twice (idempotence) and each partition's sequence numbers only increase (order);
 - `harness-ret`: offsets contiguous from the log start, the log start never moves back, every
   acknowledged record at or after the log start is present at its offset;
+- `harness-cmp`: offsets ascend, every record read is the one acknowledged at that offset, and
+  for every key its newest acknowledged record is present at its offset or a newer record of
+  the key is (compaction may only remove what a newer record of the same key supersedes);
 - `harness-g`: the committed offset of each partition is at least the last commit acknowledged
   before the kill and never goes backwards;
 - restart (SIGKILL to listening again) takes less than RESTART_BOUND_S.
@@ -39,7 +45,8 @@ from broker_process import BrokerProcess, wharf_binary
 from librdkafka_client import Delivery, base_config, consume_partitions, create_topic, producer_config
 
 RESTART_BOUND_S = 10.0
-TOPIC, RET_TOPIC, GROUP = "harness", "harness-ret", "harness-g"
+TOPIC, RET_TOPIC, CMP_TOPIC, GROUP = "harness", "harness-ret", "harness-cmp", "harness-g"
+CMP_KEYS = 50
 PARTITIONS = 2
 
 
@@ -53,6 +60,7 @@ class Load:
         self.plain = Producer(producer_config(bootstrap, **common))
         self.idem_reports: list[Delivery] = []
         self.plain_reports: list[Delivery] = []
+        self.cmp_reports: list[Delivery] = []
         config = base_config(bootstrap)
         config.update({"group.id": GROUP, "enable.auto.commit": False, "auto.offset.reset": "earliest",
                        "session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
@@ -74,6 +82,8 @@ class Load:
                                       on_delivery=self._report(self.idem_reports))
                     self.plain.produce(RET_TOPIC, value=value + b"-" + b"r" * 200, partition=0,
                                        on_delivery=self._report(self.plain_reports))
+                    self.plain.produce(CMP_TOPIC, key=f"k{self.seq % CMP_KEYS:02d}".encode(), value=value,
+                                       partition=0, on_delivery=self._report(self.cmp_reports))
                 except BufferError:
                     break
                 self.seq += 1
@@ -120,12 +130,35 @@ def committed_offsets(bootstrap: str) -> dict[int, int]:
         c.close()
 
 
+def check_compacted(bootstrap: str, acked: dict[int, tuple[bytes, bytes]], violation) -> None:
+    records = consume_partitions(bootstrap, CMP_TOPIC, [0], timeout=60)
+    offsets = [r.offset for r in records]
+    if offsets != sorted(set(offsets)):
+        violation(f"{CMP_TOPIC} offsets do not ascend")
+    wrong = [r.offset for r in records if r.offset in acked and acked[r.offset] != (r.key, r.value)]
+    if wrong:
+        violation(f"{len(wrong)} records of {CMP_TOPIC} differ from what was acknowledged there")
+    newest_present: dict[bytes, int] = {}
+    for r in records:
+        newest_present[r.key] = max(newest_present.get(r.key, -1), r.offset)
+    newest_acked: dict[bytes, int] = {}
+    for offset, (key, _) in acked.items():
+        newest_acked[key] = max(newest_acked.get(key, -1), offset)
+    present = set(offsets)
+    lost = [k for k, o in newest_acked.items() if o not in present and newest_present.get(k, -1) <= o]
+    if lost:
+        violation(f"{CMP_TOPIC}: the newest acknowledged record of {len(lost)} keys is gone with nothing newer")
+
+
 def run(cycles: int, seed: int, binary: Path, workdir: Path) -> int:
     rng = random.Random(seed)
     broker = BrokerProcess(binary, workdir / "data", workdir / "wharf.log",
-                           ["--retention-check-interval-ms", "100"]).start()
+                           ["--retention-check-interval-ms", "100", "--log-cleaner-backoff-ms", "50"]).start()
     create_topic(broker.bootstrap, TOPIC, PARTITIONS, {"segment.bytes": "65536"})
     create_topic(broker.bootstrap, RET_TOPIC, 1, {"segment.bytes": "65536", "retention.bytes": "262144"})
+    create_topic(broker.bootstrap, CMP_TOPIC, 1, {"cleanup.policy": "compact", "segment.bytes": "16384",
+                                                  "min.cleanable.dirty.ratio": "0.01"})
+    cmp_acked: dict[int, tuple[bytes, bytes]] = {}   # harness-cmp: offset -> (key, value)
     acked: dict[bytes, tuple[int, int]] = {}        # harness: value -> (partition, offset)
     ret_acked: dict[bytes, int] = {}                 # harness-ret: value -> offset
     commits = {p: -1 for p in range(PARTITIONS)}     # highest acknowledged commit per partition
@@ -159,6 +192,9 @@ def run(cycles: int, seed: int, binary: Path, workdir: Path) -> int:
         for r in load.plain_reports:
             if r.error is None:
                 ret_acked[r.value] = r.offset
+        for r in load.cmp_reports:
+            if r.error is None:
+                cmp_acked[r.offset] = (r.key, r.value)
         for p, o in load.acked_commits.items():
             commits[p] = max(commits[p], o)
 
@@ -187,12 +223,15 @@ def run(cycles: int, seed: int, binary: Path, workdir: Path) -> int:
         if lost:
             violation(cycle, f"{len(lost)} acknowledged records of {RET_TOPIC} missing after the log start")
 
+        check_compacted(broker.bootstrap, cmp_acked, lambda what: violation(cycle, what))
+
         now = committed_offsets(broker.bootstrap)
         for p in range(PARTITIONS):
             if now.get(p, -1001) < commits[p]:
                 violation(cycle, f"committed offset of {TOPIC}-{p} is {now.get(p)} < acknowledged {commits[p]}")
             commits[p] = max(commits[p], now.get(p, -1))
         print(f"cycle {cycle:3d}: {len(acked)} acked in {TOPIC}, log {len(records)}; {RET_TOPIC} start {ret_start}; "
+              f"{len(cmp_acked)} acked in {CMP_TOPIC}; "
               f"commits {commits}; restart {restart_s:.2f} s", flush=True)
 
     broker.stop()

@@ -1,5 +1,5 @@
 """The crash harness (crash_harness.py) for 20 cycles in CI: kill -9 under idempotent and plain
-acks=all load, segment rolls, retention and synchronous offset commits; every check of the harness
+acks=all load, segment rolls, retention, compaction passes and synchronous offset commits; every check of the harness
 must hold in every cycle (zero violations). Long runs: crash_harness.py --cycles 200.
 Replay a run with WHARF_CRASH_SEED=<seed printed below>.
 """
