@@ -52,6 +52,7 @@ impl Broker {
             config.log_defaults.clone(),
             config.limits.max_topics,
             config.limits.max_partitions_per_topic,
+            Arc::clone(&config.log_storage),
         )?);
         let all = Arc::clone(&registry);
         let flusher = Flusher::start(

@@ -7,8 +7,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::sync::Arc;
 use wharf_coordinator::GroupLimits;
-use wharf_log::{CleanerConfig, LogConfig, MIN_DEDUPE_BUFFER_BYTES};
+use wharf_log::{CleanerConfig, LogConfig, OsStorage, Storage, MIN_DEDUPE_BUFFER_BYTES};
 
 /// Settings of one broker process. Built by the binary from flags, env and the TOML file.
 #[derive(Debug, Clone)]
@@ -38,6 +39,9 @@ pub struct BrokerConfig {
     pub log_cleaner_backoff_ms: u64,
     /// log.cleaner.dedupe.buffer.size and the other cleaner bounds.
     pub cleaner: CleanerConfig,
+    /// The filesystem under the topic partition logs: the real one, or a fault-injecting one in
+    /// tests (`wharf_log::testing::FaultyStorage`).
+    pub log_storage: Arc<dyn Storage>,
     pub limits: Limits,
     /// Bounds of the group coordinator (members, groups, offsets, session timeouts).
     pub group_limits: GroupLimits,
@@ -108,6 +112,7 @@ impl Default for BrokerConfig {
             retention_check_interval_ms: 30_000,
             log_cleaner_backoff_ms: 15_000,
             cleaner: CleanerConfig::default(),
+            log_storage: Arc::new(OsStorage),
             limits: Limits::default(),
             group_limits: GroupLimits::default(),
         }

@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use wharf_log::{Log, LogConfig};
+use wharf_log::{Log, LogConfig, Storage};
 
 use crate::backlog::BacklogPolicy;
 use crate::partition::Partition;
@@ -114,6 +114,8 @@ pub struct Registry {
     max_topics: usize,
     max_partitions_per_topic: i32,
     topics: RwLock<HashMap<Arc<str>, Arc<Topic>>>,
+    /// The filesystem under every partition log (tests inject faults through it).
+    storage: Arc<dyn Storage>,
 }
 
 pub fn validate_topic_name(name: &str) -> Result<(), RegistryError> {
@@ -166,6 +168,7 @@ impl Registry {
         defaults: LogConfig,
         max_topics: usize,
         max_partitions_per_topic: i32,
+        storage: Arc<dyn Storage>,
     ) -> Result<Registry, RegistryError> {
         fs::create_dir_all(data_dir).map_err(io_err(data_dir))?;
         let reg = Registry {
@@ -174,6 +177,7 @@ impl Registry {
             max_topics,
             max_partitions_per_topic,
             topics: RwLock::new(HashMap::new()),
+            storage,
         };
         let entries = fs::read_dir(data_dir).map_err(io_err(data_dir))?;
         let mut loaded = HashMap::new();
@@ -231,7 +235,8 @@ impl Registry {
         cfg: &LogConfig,
     ) -> Result<Arc<Partition>, RegistryError> {
         let dir = topic_dir.join(index.to_string());
-        let log = Log::open(&dir, cfg.clone(), now_ms()).map_err(|source| RegistryError::Log {
+        let opened = Log::open_with_storage(&dir, cfg.clone(), now_ms(), Arc::clone(&self.storage));
+        let log = opened.map_err(|source| RegistryError::Log {
             path: dir.clone(),
             source,
         })?;
