@@ -12,6 +12,8 @@ Proves, each while a normal confluent-kafka client keeps producing and consuming
 - 200 slow consumers, each with a 256 kB fetch answered into a 4 kB receive buffer it never
   reads, cost the broker only their unsent responses (measured +17 MB; bounded by 200 x 256 kB
   plus 64 MB) while a normal client is served.
+- requests of a few bytes whose array lengths claim 2^31 elements (which made the decoder ask for
+  154 GB and the broker abort) close their connection, the broker unharmed.
 The RSS figures are printed (`-s`). Decompression bombs do not apply: the broker never
 decompresses a batch (it validates lengths and CRC and stores batches as received).
 """
@@ -198,3 +200,39 @@ def test_two_hundred_slow_consumers_hold_only_their_unsent_responses(load_broker
         for s in slow:
             s.close()
     served(broker.bootstrap, topic)
+
+
+def uvarint(n: int) -> bytes:
+    out = b""
+    while n >= 0x80:
+        out += bytes([(n & 0x7F) | 0x80])
+        n >>= 7
+    return out + bytes([n])
+
+
+def test_array_lengths_claiming_billions_of_elements_close_the_connection_only(broker):
+    """A few bytes claiming 2^31 array elements made the request decoder (kafka-protocol 0.18)
+    ask for up to 154 GB up front, and the failed allocation aborted the broker. Each such
+    request now closes its connection; the broker keeps serving with its memory unchanged."""
+    topic = "claims"
+    create_topic(broker.bootstrap, topic, 1)
+    served(broker.bootstrap, topic)
+    before = rss_bytes(broker.proc.pid)
+    client = b"x"
+    frames = [
+        # Metadata v1, topics array of 2^31 - 1 entries.
+        struct.pack(">hhih", 3, 1, 1, len(client)) + client + struct.pack(">i", 0x7FFF_FFFF),
+        # Metadata v9 (flexible): compact array length 2^32 - 1.
+        struct.pack(">hhih", 3, 9, 2, len(client)) + client + b"\x00" + uvarint(0xFFFF_FFFF),
+        # Produce v3: topic_data array of 2^31 - 1 entries.
+        struct.pack(">hhih", 0, 3, 3, len(client)) + client + struct.pack(">hhii", -1, 1, 1_000, 0x7FFF_FFFF),
+    ]
+    for frame in frames:
+        with socket.create_connection((broker.host, broker.port)) as s:
+            s.sendall(struct.pack(">i", len(frame)) + frame)
+            assert is_closed_by_peer(s), "a malformed request closes its connection"
+    assert broker.is_running()
+    served(broker.bootstrap, topic)
+    after = rss_bytes(broker.proc.pid)
+    print(f"RSS {before / MB:.1f} MB before, {after / MB:.1f} MB after three 2^31-element claims")
+    assert after - before < 8 * MB

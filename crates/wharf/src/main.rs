@@ -9,6 +9,7 @@
 // invariant, allowed where it stands.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod alloc;
 mod consume;
 mod datetime;
 mod group;
@@ -28,6 +29,10 @@ use tracing_subscriber::EnvFilter;
 use wharf_broker::Server;
 
 use crate::settings::ServeSettings;
+
+/// Very large allocations never abort the process: see alloc.rs.
+#[global_allocator]
+static GLOBAL: alloc::BrokerAllocator = alloc::BrokerAllocator;
 
 #[derive(Parser)]
 #[command(name = "wharf", version, about = "A Kafka-protocol message broker in one binary")]
