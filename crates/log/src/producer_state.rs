@@ -14,8 +14,8 @@
 //!
 //! The state is derived data: `record` is applied to every batch that reaches the log, live or
 //! while rebuilding from segment headers on open (`producer_recovery.rs`), so the same log
-//! always yields the same state. Pure and deterministic: time is passed in. Transactions (ongoing
-//! transaction first offsets, coordinator epochs) are not tracked yet; the entry is where they go.
+//! always yields the same state. Pure and deterministic: time is passed in. Transaction markers move
+//! only the epoch; open and aborted transactions are tracked in `transactions.rs`.
 
 use crate::batch::BatchHeader;
 use crate::error::LogError;
@@ -185,6 +185,18 @@ impl ProducerState {
     /// A new producer beyond `max_producers` evicts the one idle longest.
     pub fn record(&mut self, h: &BatchHeader, now_ms: i64) {
         if h.producer_id < 0 {
+            return;
+        }
+        if h.is_control() {
+            // A transaction marker carries no sequence; it only moves the epoch forward (an abort
+            // after a transaction timeout bumps it), fencing the older one here.
+            if let Some(entry) = self.producers.get_mut(&h.producer_id) {
+                if h.producer_epoch > entry.producer_epoch {
+                    entry.producer_epoch = h.producer_epoch;
+                    entry.batches.clear();
+                }
+                entry.last_append_ms = entry.last_append_ms.max(now_ms);
+            }
             return;
         }
         let meta = BatchMetadata {
