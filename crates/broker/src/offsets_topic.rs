@@ -96,7 +96,10 @@ fn encode_batch(records: &[Record], now_ms: i64) -> Result<BytesMut, OffsetsTopi
 
 /// One RecordBatch v2 of key/value records with no producer: how every internal log
 /// (`__consumer_offsets`, `__transaction_state`) stores its records.
-pub(crate) fn encode_key_values(records: &[(Bytes, Option<Bytes>)], now_ms: i64) -> Result<BytesMut, OffsetsTopicError> {
+pub(crate) fn encode_key_values(
+    records: &[(Bytes, Option<Bytes>)],
+    now_ms: i64,
+) -> Result<BytesMut, OffsetsTopicError> {
     let kafka: Vec<KafkaRecord> = records
         .iter()
         .enumerate()

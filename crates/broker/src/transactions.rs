@@ -57,7 +57,11 @@ impl Transactions {
             }
         })?;
         let pending = coordinator.pending_completions().len();
-        tracing::info!(transactional_ids = coordinator.len(), pending, "transaction state loaded");
+        tracing::info!(
+            transactional_ids = coordinator.len(),
+            pending,
+            "transaction state loaded"
+        );
         Ok(Transactions {
             inner: Mutex::new(TxnInner {
                 coordinator,

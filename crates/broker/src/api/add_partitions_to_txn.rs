@@ -36,11 +36,9 @@ pub fn handle(
     let (result, appended) = if all_exist {
         let id = req.v3_and_below_transactional_id.0.as_str();
         let (pid, epoch) = (req.v3_and_below_producer_id.0, req.v3_and_below_producer_epoch);
-        broker.transactions.with(|inner, out| {
-            inner
-                .coordinator
-                .add_partitions(id, pid, epoch, &wanted, now_ms(), out)
-        })
+        broker
+            .transactions
+            .with(|inner, out| inner.coordinator.add_partitions(id, pid, epoch, &wanted, now_ms(), out))
     } else {
         (Ok(()), Ok(None))
     };

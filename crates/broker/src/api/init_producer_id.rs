@@ -77,7 +77,9 @@ async fn init_transactional(
         let ran = tokio::task::spawn_blocking(move || {
             b.transactions.with(|inner, out| {
                 let fresh = || b.producer_ids().allocate().ok();
-                let r = inner.coordinator.init_producer_id(&id, timeout_ms, expected, fresh, out);
+                let r = inner
+                    .coordinator
+                    .init_producer_id(&id, timeout_ms, expected, fresh, out);
                 if let Ok(InitResult::AbortFirst(c)) = &r {
                     inner.completing.insert(c.transactional_id.clone());
                 }

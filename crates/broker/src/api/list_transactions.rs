@@ -36,7 +36,9 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ListTransactionsR
             .all()
             .into_iter()
             .filter(|m| req.state_filters.is_empty() || req.state_filters.iter().any(|f| f.as_str() == m.status.name()))
-            .filter(|m| req.producer_id_filters.is_empty() || req.producer_id_filters.contains(&ProducerId(m.producer_id)))
+            .filter(|m| {
+                req.producer_id_filters.is_empty() || req.producer_id_filters.contains(&ProducerId(m.producer_id))
+            })
             .filter(|m| min_duration < 0 || (m.start_ms >= 0 && now.saturating_sub(m.start_ms) >= min_duration))
             .map(|m| {
                 TransactionState::default()

@@ -54,9 +54,13 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: TxnOffsetCommitRe
         Ok(()) if too_large => (ResponseError::OffsetMetadataTooLarge.code(), Ok(None)),
         Ok(()) => {
             let (r, appended) = broker.transactions.with(|inner, out| {
-                inner
-                    .coordinator
-                    .commit_offsets(&req.transactional_id.0, req.producer_id.0, req.producer_epoch, offsets, out)
+                inner.coordinator.commit_offsets(
+                    &req.transactional_id.0,
+                    req.producer_id.0,
+                    req.producer_epoch,
+                    offsets,
+                    out,
+                )
             });
             (r.err().map_or(0, |e| txn_error(&e, v >= 3).code()), appended)
         }
