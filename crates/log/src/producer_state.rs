@@ -187,15 +187,24 @@ impl ProducerState {
         if h.producer_id < 0 {
             return;
         }
+        let is_new = !self.producers.contains_key(&h.producer_id);
         if h.is_control() {
             // A transaction marker carries no sequence; it only moves the epoch forward (an abort
-            // after a transaction timeout bumps it), fencing the older one here.
-            if let Some(entry) = self.producers.get_mut(&h.producer_id) {
-                if h.producer_epoch > entry.producer_epoch {
-                    entry.producer_epoch = h.producer_epoch;
-                    entry.batches.clear();
-                }
-                entry.last_append_ms = entry.last_append_ms.max(now_ms);
+            // after a timeout or a fencing bumps it), fencing the older one here — also for a
+            // producer that never wrote here, whose late batch would otherwise open a
+            // transaction no marker ever ends.
+            let entry = self.producers.entry(h.producer_id).or_insert_with(|| ProducerEntry {
+                producer_epoch: h.producer_epoch,
+                batches: VecDeque::with_capacity(BATCHES_PER_PRODUCER),
+                last_append_ms: now_ms,
+            });
+            if h.producer_epoch > entry.producer_epoch {
+                entry.producer_epoch = h.producer_epoch;
+                entry.batches.clear();
+            }
+            entry.last_append_ms = entry.last_append_ms.max(now_ms);
+            if is_new && self.producers.len() > self.max_producers {
+                self.evict_least_recent(Some(h.producer_id));
             }
             return;
         }
@@ -206,7 +215,6 @@ impl ProducerState {
             last_offset: h.last_offset(),
             max_timestamp: h.max_timestamp,
         };
-        let is_new = !self.producers.contains_key(&h.producer_id);
         let entry = self.producers.entry(h.producer_id).or_insert_with(|| ProducerEntry {
             producer_epoch: h.producer_epoch,
             batches: VecDeque::with_capacity(BATCHES_PER_PRODUCER),

@@ -325,5 +325,21 @@ mod tests {
             log.append(&BatchBuilder::new(1).producer(1, 2, 1).attributes(0x10).build(), 0),
             Err(crate::LogError::InvalidProducerEpoch { .. })
         ));
+        // Also a producer that never wrote here: its late batch cannot open a transaction that no
+        // marker would end — before and after a reopen (snapshot entry with no batches).
+        log.append_marker(9, 4, 0, ControlType::Abort, 0).expect("abort");
+        let late = BatchBuilder::new(1).producer(9, 3, 0).attributes(0x10).build();
+        assert!(matches!(
+            log.append(&late, 0),
+            Err(crate::LogError::InvalidProducerEpoch { .. })
+        ));
+        log.close_in_place().expect("close");
+        drop(log);
+        let mut log = Log::open(dir.path(), tiny_config(), 0).expect("reopen");
+        assert!(matches!(
+            log.append(&late, 0),
+            Err(crate::LogError::InvalidProducerEpoch { .. })
+        ));
+        assert_eq!(log.last_stable_offset(), log.log_end_offset());
     }
 }
