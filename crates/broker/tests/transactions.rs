@@ -1,7 +1,8 @@
 //! Transactions over the raw protocol: transactional InitProducerId (epoch bumps, the
 //! transaction.max.timeout.ms bound, state kept across a restart), read_committed Fetch (the last
-//! stable offset and the aborted-transaction list), and a transaction decided before a shutdown
-//! but not yet marked being finished after the restart.
+//! stable offset and the aborted-transaction list), transactional batches outside their
+//! transaction refused, and a transaction decided before a shutdown but not yet marked being
+//! finished after the restart.
 
 mod common;
 
@@ -112,6 +113,15 @@ async fn aborted_transaction_listed_for_read_committed_and_open_one_holds_lso() 
         (4, 4, Some(vec![(pid, 0)])),
         "marker at 3; aborted from 0"
     );
+    // A batch after the transaction ended (a zombie's late retry) is refused, not written: it
+    // would open a transaction in the partition that nothing ends.
+    let late = produce_req(TOPIC, 0, transactional_batch("late", 1, (pid, epoch, 3)), -1);
+    let r: ProduceResponse = c.call(ApiKey::Produce, 9, &late).await;
+    assert_eq!(
+        r.responses[0].partition_responses[0].error_code,
+        ResponseError::InvalidTxnState.code()
+    );
+    assert_eq!(fetch_committed(&mut c, 0).await.1, 4, "nothing written");
     // A retried EndTxn(abort) is answered; a commit of the aborted transaction is not.
     let r: EndTxnResponse = c.call(ApiKey::EndTxn, 1, &end).await;
     assert_eq!(r.error_code, 0);

@@ -42,6 +42,8 @@ pub enum EndResult {
 #[derive(Debug, Default)]
 pub struct TxnCoordinator {
     txns: HashMap<String, TxnMetadata>,
+    /// producer id -> its transactional id, for checking produced batches.
+    by_producer: HashMap<i64, String>,
     limits: TxnLimits,
 }
 
@@ -49,6 +51,7 @@ impl TxnCoordinator {
     pub fn new(limits: TxnLimits) -> TxnCoordinator {
         TxnCoordinator {
             txns: HashMap::new(),
+            by_producer: HashMap::new(),
             limits,
         }
     }
@@ -95,6 +98,7 @@ impl TxnCoordinator {
             let producer_id = fresh_id().ok_or(TxnError::CoordinatorNotAvailable)?;
             let meta = TxnMetadata::new(transactional_id.to_string(), producer_id, 0, timeout_ms);
             out.push(meta.clone());
+            self.by_producer.insert(producer_id, transactional_id.to_string());
             self.txns.insert(transactional_id.to_string(), meta);
             return Ok(InitResult::Ready {
                 producer_id,
@@ -121,8 +125,11 @@ impl TxnCoordinator {
         }
         if meta.producer_epoch >= i16::MAX - 1 {
             // Epoch exhausted (the last value is kept for fencing): start over on a new id.
+            let old = meta.producer_id;
             meta.producer_id = fresh_id().ok_or(TxnError::CoordinatorNotAvailable)?;
             meta.producer_epoch = 0;
+            self.by_producer.remove(&old);
+            self.by_producer.insert(meta.producer_id, transactional_id.to_string());
         } else {
             meta.producer_epoch += 1;
         }
@@ -329,7 +336,42 @@ impl TxnCoordinator {
 
     /// Applies one record of the internal log at start-up (newest wins).
     pub fn replay(&mut self, meta: TxnMetadata) {
+        if let Some(old) = self.txns.get(&meta.transactional_id) {
+            self.by_producer.remove(&old.producer_id);
+        }
+        self.by_producer.insert(meta.producer_id, meta.transactional_id.clone());
         self.txns.insert(meta.transactional_id.clone(), meta);
+    }
+
+    /// Whether a transactional batch of `producer_id`/`producer_epoch` may be written to this
+    /// partition: its transaction must be Ongoing and hold the partition (AddPartitionsToTxn
+    /// first, which every client waits for). This is the first part of KIP-890: a batch that
+    /// arrives outside its transaction — from a zombie, or after the transaction ended — would
+    /// otherwise open a transaction in the partition that no marker ever ends, holding its last
+    /// stable offset back for good.
+    pub fn verify_partition(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        topic: &str,
+        partition: i32,
+    ) -> Result<(), TxnError> {
+        let meta = self
+            .by_producer
+            .get(&producer_id)
+            .and_then(|id| self.txns.get(id))
+            .ok_or(TxnError::InvalidProducerIdMapping)?;
+        if producer_epoch != meta.producer_epoch {
+            return Err(TxnError::ProducerFenced {
+                epoch: producer_epoch,
+                current: meta.producer_epoch,
+            });
+        }
+        let added = meta.partitions.iter().any(|(t, p)| t == topic && *p == partition);
+        if meta.status != TxnStatus::Ongoing || !added {
+            return Err(TxnError::InvalidTxnState("write to a partition not in the transaction"));
+        }
+        Ok(())
     }
 
     pub fn len(&self) -> usize {

@@ -279,3 +279,50 @@ fn apply_txn_offsets_commits_to_groups_and_validate_checks_generation() {
     // The group now exists (Empty); a commit naming a generation of a member it lacks is refused.
     assert!(g.validate_txn_commit(&Committer::new("g", "ghost", None, 3)).is_err());
 }
+
+#[test]
+fn verify_partition_only_in_ongoing_transaction_holding_it_at_current_epoch() {
+    let mut c = TxnCoordinator::default();
+    let (pid, epoch) = init(&mut c, "t", 1);
+    let mut out = Vec::new();
+    assert!(matches!(
+        c.verify_partition(pid, epoch, "out", 0),
+        Err(TxnError::InvalidTxnState(_))
+    ));
+    c.add_partitions("t", pid, epoch, &[tp("out", 0)], 0, &mut out)
+        .expect("add");
+    assert_eq!(c.verify_partition(pid, epoch, "out", 0), Ok(()));
+    assert!(matches!(
+        c.verify_partition(pid, epoch, "out", 1),
+        Err(TxnError::InvalidTxnState(_))
+    ));
+    assert_eq!(
+        c.verify_partition(pid + 1, epoch, "out", 0),
+        Err(TxnError::InvalidProducerIdMapping)
+    );
+    let EndResult::Complete(done) = c.end_txn("t", pid, epoch, true, &mut out).expect("end") else {
+        panic!("expected a completion");
+    };
+    c.complete(&done, &mut out);
+    assert!(
+        matches!(
+            c.verify_partition(pid, epoch, "out", 0),
+            Err(TxnError::InvalidTxnState(_))
+        ),
+        "after the transaction ended"
+    );
+    init(&mut c, "t", 1);
+    assert!(matches!(
+        c.verify_partition(pid, epoch, "out", 0),
+        Err(TxnError::ProducerFenced { .. })
+    ));
+    // Replay rebuilds the producer id index.
+    let mut replayed = TxnCoordinator::default();
+    for m in out.into_iter().chain(c.get("t").cloned()) {
+        replayed.replay(m);
+    }
+    assert!(matches!(
+        replayed.verify_partition(pid, epoch + 1, "out", 0),
+        Err(TxnError::InvalidTxnState(_))
+    ));
+}
