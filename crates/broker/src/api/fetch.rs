@@ -8,7 +8,8 @@
 //! offset is the high watermark unless a transaction is open in the partition (then the first
 //! offset of the earliest open one), so on a topic that never saw a transaction read_committed
 //! — librdkafka's default — reads exactly what read_uncommitted does. read_committed answers
-//! stop below the last stable offset and list the aborted transactions in the range read, which
+//! stop below the last stable offset and list the aborted transactions overlapping the batches
+//! returned, which
 //! the client uses to drop their records.
 //!
 //! Long poll: when less than min_bytes is available the fetch parks until an append to one of its
@@ -25,6 +26,7 @@ use kafka_protocol::messages::fetch_response::{AbortedTransaction, FetchableTopi
 use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ProducerId, TopicName};
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
+use wharf_log::{batch_size_at, BatchHeader};
 
 use crate::broker::{now_ms, Broker};
 use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
@@ -183,9 +185,12 @@ fn read(plan: &Plan) -> (FetchResponse, usize, bool) {
                     // read_committed never reads at or past the last stable offset (KIP-98).
                     let upper = if plan.read_committed { stable } else { end };
                     let res = log.read(w.fetch_offset, limit, total == 0, upper);
+                    let read_end = res
+                        .as_ref()
+                        .map_or(w.fetch_offset, |r| end_of_batches(r, w.fetch_offset));
                     let aborted = plan.read_committed.then(|| {
                         log.txn_state()
-                            .aborted_overlapping(w.fetch_offset, upper)
+                            .aborted_overlapping(w.fetch_offset, read_end)
                             .into_iter()
                             .map(|a| {
                                 AbortedTransaction::default()
@@ -227,6 +232,23 @@ fn read(plan: &Plan) -> (FetchResponse, usize, bool) {
         );
     }
     (FetchResponse::default().with_responses(topics), total, errored)
+}
+
+/// One past the last offset of the last whole batch in `records` (`from` if there is none): the
+/// aborted transactions a read_committed answer lists are those overlapping what it returns.
+fn end_of_batches(records: &[u8], from: i64) -> i64 {
+    let mut end = from;
+    let mut at = 0usize;
+    while let Some(size) = batch_size_at(&records[at..]) {
+        if let Ok(h) = BatchHeader::parse(&records[at..]) {
+            end = end.max(h.last_offset() + 1);
+        }
+        at += size;
+        if at >= records.len() {
+            break;
+        }
+    }
+    end
 }
 
 fn empty_partition(index: i32, code: ResponseError) -> PartitionData {
