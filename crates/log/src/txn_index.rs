@@ -305,6 +305,34 @@ mod tests {
     }
 
     #[test]
+    fn decode_truncated_stale_or_flipped_file_is_none_never_panics() {
+        use super::{decode, encode};
+        use crate::transactions::{AbortedTxn, TxnState};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut log = Log::open(dir.path(), tiny_config(), 0).expect("open");
+        log.append(&BatchBuilder::new(5).build(), 0).expect("append");
+        let segment = log.active();
+        let mut state = TxnState::default();
+        state.ongoing.insert(7, 3);
+        state.aborted.push(AbortedTxn {
+            producer_id: 5,
+            first_offset: 0,
+            last_offset: 4,
+        });
+        let bytes = encode(segment, &state);
+        let (aborted, ongoing) = decode(&bytes, segment).expect("round trip");
+        assert_eq!((aborted, ongoing), (state.aborted.clone(), state.ongoing.clone()));
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut], segment).is_none(), "cut {cut}");
+        }
+        for i in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[i] ^= 0x40;
+            assert!(decode(&flipped, segment).is_none(), "flipped byte {i}");
+        }
+    }
+
+    #[test]
     fn append_control_batch_from_client_is_invalid_record_and_old_epoch_marker_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut log = Log::open(dir.path(), tiny_config(), 0).expect("open");
