@@ -215,6 +215,9 @@ impl BrokerConfig {
         if self.txn_limits.max_timeout_ms <= 0 {
             return Err(invalid("transaction-max-timeout-ms", "must be > 0"));
         }
+        if self.txn_limits.transactional_id_expiration_ms <= 0 {
+            return Err(invalid("transactional-id-expiration-ms", "must be > 0"));
+        }
         let g = &self.group_limits;
         if g.max_members_per_group == 0 || g.max_groups == 0 || g.max_offsets_per_group == 0 {
             return Err(invalid("group limits", "max members, groups and offsets must be > 0"));

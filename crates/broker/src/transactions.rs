@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use wharf_coordinator::{Completion, TxnCoordinator, TxnLimits, TxnMetadata};
+use wharf_coordinator::{txn_record_key, Completion, TxnCoordinator, TxnLimits, TxnMetadata};
 use wharf_log::{ControlType, LogConfig, LogError};
 
 use crate::broker::{now_ms, Broker};
@@ -27,10 +27,17 @@ use crate::partition::Partition;
 /// lives here too.
 pub const TRANSACTION_STATE_DIR: &str = "__transaction_state";
 
-/// The coordinator and the transactional ids whose completion some task is carrying out.
+/// How often idle transactional ids are expired, at most (Kafka checks hourly; expiry is days). A
+/// shorter transactional.id.expiration.ms is checked as often as it is long.
+const ID_EXPIRY_CHECK_MS: i64 = 60_000;
+
+/// The coordinator, the transactional ids whose completion some task is carrying out, and the
+/// expired ids whose tombstones the current call must append.
 pub struct TxnInner {
     pub coordinator: TxnCoordinator,
     pub completing: HashSet<String>,
+    pub tombstones: Vec<String>,
+    next_id_expiry_ms: i64,
 }
 
 pub struct Transactions {
@@ -52,7 +59,8 @@ impl Transactions {
         let mut coordinator = TxnCoordinator::new(limits);
         replay_key_values(&log, |offset, key, value| {
             match TxnMetadata::decode_record(key, value) {
-                Ok(meta) => coordinator.replay(meta),
+                Ok(Ok(meta)) => coordinator.replay(meta),
+                Ok(Err(expired)) => coordinator.forget(&expired),
                 Err(e) => tracing::warn!(offset, error = %e, "skipping unreadable transaction record"),
             }
         })?;
@@ -66,6 +74,8 @@ impl Transactions {
             inner: Mutex::new(TxnInner {
                 coordinator,
                 completing: HashSet::new(),
+                tombstones: Vec::new(),
+                next_id_expiry_ms: 0,
             }),
             log: Arc::new(Partition::new(Arc::from(TRANSACTION_STATE_DIR), 0, log)),
             flusher,
@@ -85,17 +95,19 @@ impl Transactions {
         let mut inner = self.lock();
         let mut out = Vec::new();
         let result = f(&mut inner, &mut out);
-        (result, self.append(&out))
+        let tombstones = std::mem::take(&mut inner.tombstones);
+        (result, self.append(&out, &tombstones))
     }
 
-    fn append(&self, records: &[TxnMetadata]) -> Result<Option<i64>, OffsetsTopicError> {
-        if records.is_empty() {
+    fn append(&self, records: &[TxnMetadata], tombstones: &[String]) -> Result<Option<i64>, OffsetsTopicError> {
+        if records.is_empty() && tombstones.is_empty() {
             return Ok(None);
         }
         let now = now_ms();
         let pairs: Vec<(Bytes, Option<Bytes>)> = records
             .iter()
             .map(|m| (m.record_key(), Some(m.record_value())))
+            .chain(tombstones.iter().map(|id| (txn_record_key(id), None)))
             .collect();
         let batch = encode_key_values(&pairs, now)?;
         let appended = self.log.log().append(&batch, now);
@@ -138,7 +150,7 @@ pub async fn finish(broker: &Arc<Broker>, c: Completion) -> bool {
     let done = finish_steps(broker, &c).await;
     let (_, appended) = broker.transactions.with(|inner, out| {
         if done {
-            inner.coordinator.complete(&c, out);
+            inner.coordinator.complete(&c, now_ms(), out);
         }
         inner.completing.remove(&c.transactional_id);
     });
@@ -195,8 +207,9 @@ async fn finish_steps(broker: &Arc<Broker>, c: &Completion) -> bool {
     true
 }
 
-/// Aborts timed-out transactions and finishes decided ones nobody is working on (after a
-/// restart: those a crash interrupted). Driven by the server's transaction timer.
+/// Aborts timed-out transactions, finishes decided ones nobody is working on (after a restart:
+/// those a crash interrupted), and at most once a minute expires idle transactional ids. Driven by the
+/// server's transaction timer.
 pub fn tick(broker: &Arc<Broker>) {
     let now = now_ms();
     let (due, appended) = broker.transactions.with(|inner, out| {
@@ -207,6 +220,15 @@ pub fn tick(broker: &Arc<Broker>) {
             }
         }
         due.retain(|c| inner.completing.insert(c.transactional_id.clone()));
+        if now >= inner.next_id_expiry_ms {
+            let every = ID_EXPIRY_CHECK_MS.min(inner.coordinator.limits().transactional_id_expiration_ms);
+            inner.next_id_expiry_ms = now + every;
+            let expired = inner.coordinator.expire_ids(now);
+            if !expired.is_empty() {
+                tracing::info!(transactional_ids = expired.len(), "expired idle transactional ids");
+            }
+            inner.tombstones.extend(expired);
+        }
         due
     });
     if due.is_empty() {

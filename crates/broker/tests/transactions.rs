@@ -146,7 +146,7 @@ async fn commit_decided_before_shutdown_is_marked_after_restart() {
     // leaves it alone), and the broker stops before any marker is written.
     let (result, appended) = b.broker.transactions.with(|inner, out| {
         inner.completing.insert(TID.to_string());
-        inner.coordinator.end_txn(TID, pid, epoch, true, out)
+        inner.coordinator.end_txn(TID, pid, epoch, true, 0, out)
     });
     assert!(result.is_ok() && matches!(appended, Ok(Some(_))));
     let (got, _, lso, _) = fetch_committed(&mut c, 0).await;
@@ -167,4 +167,40 @@ async fn commit_decided_before_shutdown_is_marked_after_restart() {
     // The three records, then the commit marker's control record (its value is the marker's).
     assert_eq!(seen.0.len(), 4);
     assert_eq!(seen.0[..3], ["t-0", "t-1", "t-2"]);
+}
+
+async fn listed(c: &mut Client) -> Vec<String> {
+    let r: ListTransactionsResponse = c
+        .call(ApiKey::ListTransactions, 1, &ListTransactionsRequest::default())
+        .await;
+    r.transaction_states
+        .iter()
+        .map(|t| t.transactional_id.0.to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_transactional_id_is_tombstoned_and_stays_gone_after_restart() {
+    let expire = |c: &mut wharf_broker::BrokerConfig| c.txn_limits.transactional_id_expiration_ms = 1;
+    let b = TestBroker::start_with(expire).await;
+    let mut c = b.client().await;
+    let first = init(&mut c, TID, 60_000).await;
+    assert_eq!(first.error_code, 0);
+    // With an expiration this short the timer checks every tick (1 s); poll until it has.
+    let mut ids = listed(&mut c).await;
+    for _ in 0..50 {
+        if ids.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        ids = listed(&mut c).await;
+    }
+    assert!(ids.is_empty(), "expired: {ids:?}");
+    let dir = b.stop().await;
+    let b = TestBroker::start_in(dir, |_| {}).await;
+    let mut c = b.client().await;
+    assert!(listed(&mut c).await.is_empty(), "the tombstone is replayed");
+    let again = init(&mut c, TID, 60_000).await;
+    assert_eq!(again.producer_epoch, 0);
+    assert_ne!(again.producer_id, first.producer_id, "a fresh producer id");
 }

@@ -44,5 +44,6 @@ pub use offsets::{CommittedOffset, Committer, OffsetCommit};
 pub use record::{GroupSnapshot, MemberSnapshot, Record, RecordError};
 pub use state::GroupState;
 pub use txn::{
-    Completion, EndResult, InitResult, PendingOffset, TxnCoordinator, TxnError, TxnLimits, TxnMetadata, TxnStatus,
+    record_key as txn_record_key, Completion, EndResult, InitResult, PendingOffset, TxnCoordinator, TxnError,
+    TxnLimits, TxnMetadata, TxnStatus,
 };

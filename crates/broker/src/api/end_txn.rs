@@ -14,7 +14,7 @@ use kafka_protocol::messages::{EndTxnRequest, EndTxnResponse};
 use kafka_protocol::ResponseError;
 use wharf_coordinator::EndResult;
 
-use crate::broker::Broker;
+use crate::broker::{now_ms, Broker};
 use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
 use crate::errors::txn_error;
 use crate::transactions::finish;
@@ -26,6 +26,7 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: EndTxnRequest) ->
             req.producer_id.0,
             req.producer_epoch,
             req.committed,
+            now_ms(),
             out,
         );
         if let Ok(EndResult::Complete(c)) = &r {

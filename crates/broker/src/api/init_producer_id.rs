@@ -18,7 +18,7 @@ use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, Pr
 use kafka_protocol::ResponseError;
 use wharf_coordinator::InitResult;
 
-use crate::broker::Broker;
+use crate::broker::{now_ms, Broker};
 use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
 use crate::errors::txn_error;
 use crate::transactions::finish;
@@ -79,7 +79,7 @@ async fn init_transactional(
                 let fresh = || b.producer_ids().allocate().ok();
                 let r = inner
                     .coordinator
-                    .init_producer_id(&id, timeout_ms, expected, fresh, out);
+                    .init_producer_id(&id, timeout_ms, expected, fresh, now_ms(), out);
                 if let Ok(InitResult::AbortFirst(c)) = &r {
                     inner.completing.insert(c.transactional_id.clone());
                 }

@@ -12,7 +12,7 @@ use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 use kafka_protocol::ResponseError;
 use wharf_coordinator::{Committer, PendingOffset};
 
-use crate::broker::Broker;
+use crate::broker::{now_ms, Broker};
 use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
 use crate::errors::{group_error, txn_error};
 
@@ -59,6 +59,7 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: TxnOffsetCommitRe
                     req.producer_id.0,
                     req.producer_epoch,
                     offsets,
+                    now_ms(),
                     out,
                 )
             });

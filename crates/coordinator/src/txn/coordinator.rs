@@ -1,6 +1,6 @@
 //! `TxnCoordinator`: Kafka's transaction coordinator (KIP-98) as a pure state machine.
 //!
-//! Calls that depend on time take `now_ms`; every call pushes the metadata of each transactional id it changed onto
+//! Every call that changes state takes `now_ms` (stamped on the metadata) and pushes the metadata of each transactional id it changed onto
 //! `out`; the caller appends those to `__transaction_state` and makes them durable before it
 //! answers (and before it writes any marker), so the log always knows at least as much as any
 //! client or partition. Finishing a transaction is a [`Completion`] the caller carries out
@@ -80,6 +80,7 @@ impl TxnCoordinator {
         timeout_ms: i32,
         expected: Option<(i64, i16)>,
         fresh_id: impl FnOnce() -> Option<i64>,
+        now_ms: i64,
         out: &mut Vec<TxnMetadata>,
     ) -> Result<InitResult, TxnError> {
         if transactional_id.is_empty() {
@@ -96,7 +97,8 @@ impl TxnCoordinator {
                 return Err(TxnError::TransactionalIdLimit(self.limits.max_transactional_ids));
             }
             let producer_id = fresh_id().ok_or(TxnError::CoordinatorNotAvailable)?;
-            let meta = TxnMetadata::new(transactional_id.to_string(), producer_id, 0, timeout_ms);
+            let mut meta = TxnMetadata::new(transactional_id.to_string(), producer_id, 0, timeout_ms);
+            meta.last_update_ms = now_ms;
             out.push(meta.clone());
             self.by_producer.insert(producer_id, transactional_id.to_string());
             self.txns.insert(transactional_id.to_string(), meta);
@@ -110,6 +112,7 @@ impl TxnCoordinator {
             TxnStatus::Ongoing => {
                 // Fence the old epoch before anything else can happen, then abort its transaction.
                 let completion = prepare(meta, false, true);
+                meta.last_update_ms = now_ms;
                 out.push(meta.clone());
                 return Ok(InitResult::AbortFirst(completion));
             }
@@ -136,6 +139,7 @@ impl TxnCoordinator {
         meta.timeout_ms = timeout_ms;
         meta.status = TxnStatus::Empty;
         clear(meta);
+        meta.last_update_ms = now_ms;
         out.push(meta.clone());
         Ok(InitResult::Ready {
             producer_id: meta.producer_id,
@@ -197,6 +201,7 @@ impl TxnCoordinator {
         let meta = self.ongoing(transactional_id, producer_id, producer_epoch, now_ms)?;
         meta.partitions.extend(partitions.iter().cloned());
         if *meta != before {
+            meta.last_update_ms = now_ms;
             out.push(meta.clone());
         }
         Ok(())
@@ -216,6 +221,7 @@ impl TxnCoordinator {
         let meta = self.ongoing(transactional_id, producer_id, producer_epoch, now_ms)?;
         meta.groups.insert(group_id.to_string());
         if Some(&*meta) != before.as_ref() {
+            meta.last_update_ms = now_ms;
             out.push(meta.clone());
         }
         Ok(())
@@ -230,6 +236,7 @@ impl TxnCoordinator {
         producer_id: i64,
         producer_epoch: i16,
         offsets: Vec<PendingOffset>,
+        now_ms: i64,
         out: &mut Vec<TxnMetadata>,
     ) -> Result<(), TxnError> {
         let max = self.limits.max_partitions_per_txn;
@@ -254,6 +261,7 @@ impl TxnCoordinator {
                 None => meta.offsets.push(o),
             }
         }
+        meta.last_update_ms = now_ms;
         out.push(meta.clone());
         Ok(())
     }
@@ -265,6 +273,7 @@ impl TxnCoordinator {
         producer_id: i64,
         producer_epoch: i16,
         commit: bool,
+        now_ms: i64,
         out: &mut Vec<TxnMetadata>,
     ) -> Result<EndResult, TxnError> {
         let meta = self
@@ -275,6 +284,7 @@ impl TxnCoordinator {
         match (meta.status, commit) {
             (TxnStatus::Ongoing, _) => {
                 let completion = prepare(meta, commit, false);
+                meta.last_update_ms = now_ms;
                 out.push(meta.clone());
                 Ok(EndResult::Complete(completion))
             }
@@ -287,7 +297,7 @@ impl TxnCoordinator {
     }
 
     /// Records that `c`'s markers and offsets are written: the transaction is complete.
-    pub fn complete(&mut self, c: &Completion, out: &mut Vec<TxnMetadata>) {
+    pub fn complete(&mut self, c: &Completion, now_ms: i64, out: &mut Vec<TxnMetadata>) {
         let Some(meta) = self.txns.get_mut(&c.transactional_id) else {
             return;
         };
@@ -305,6 +315,7 @@ impl TxnCoordinator {
             TxnStatus::CompleteAbort
         };
         clear(meta);
+        meta.last_update_ms = now_ms;
         out.push(meta.clone());
     }
 
@@ -315,11 +326,44 @@ impl TxnCoordinator {
         for meta in self.txns.values_mut() {
             if meta.status == TxnStatus::Ongoing && now_ms.saturating_sub(meta.start_ms) > i64::from(meta.timeout_ms) {
                 due.push(prepare(meta, false, true));
+                meta.last_update_ms = now_ms;
                 out.push(meta.clone());
             }
         }
         due.sort_by(|a, b| a.transactional_id.cmp(&b.transactional_id));
         due
+    }
+
+    /// Forgets transactional ids with no transaction open or completing whose last change is at
+    /// least transactional.id.expiration.ms old (Kafka's default: 7 days), so the coordinator
+    /// holds only ids in use. Returns them, for the caller to tombstone in its log. A producer
+    /// coming back later gets a fresh producer id.
+    pub fn expire_ids(&mut self, now_ms: i64) -> Vec<String> {
+        let limit = self.limits.transactional_id_expiration_ms;
+        let mut gone: Vec<String> = self
+            .txns
+            .values()
+            .filter(|m| {
+                matches!(
+                    m.status,
+                    TxnStatus::Empty | TxnStatus::CompleteCommit | TxnStatus::CompleteAbort
+                )
+            })
+            .filter(|m| now_ms.saturating_sub(m.last_update_ms) >= limit)
+            .map(|m| m.transactional_id.clone())
+            .collect();
+        gone.sort();
+        for id in &gone {
+            self.forget(id);
+        }
+        gone
+    }
+
+    /// Removes a transactional id (expiry, or its tombstone on replay).
+    pub fn forget(&mut self, transactional_id: &str) {
+        if let Some(m) = self.txns.remove(transactional_id) {
+            self.by_producer.remove(&m.producer_id);
+        }
     }
 
     /// Transactions decided but not completed (after a replay: the ones a crash interrupted).

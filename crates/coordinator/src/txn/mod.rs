@@ -11,4 +11,5 @@ mod state;
 mod tests;
 
 pub use coordinator::{EndResult, InitResult, TxnCoordinator};
+pub use record::record_key;
 pub use state::{Completion, PendingOffset, TxnError, TxnLimits, TxnMetadata, TxnStatus};

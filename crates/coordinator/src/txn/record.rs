@@ -1,6 +1,7 @@
 //! Records of the internal `__transaction_state` log: one per state change of a transactional
 //! id, holding its whole metadata (the newest record of an id wins on replay, as in Kafka's
-//! TransactionLog). docs/ON_DISK_FORMAT.md has the byte layout. Every length is checked against
+//! TransactionLog; a record with no value is the tombstone of an expired id).
+//! docs/ON_DISK_FORMAT.md has the byte layout. Every length is checked against
 //! the bytes that remain before use.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -40,10 +41,7 @@ impl TxnStatus {
 
 impl TxnMetadata {
     pub fn record_key(&self) -> Bytes {
-        let mut b = BytesMut::new();
-        b.put_i16(TXN_KEY_TYPE);
-        put_str(&mut b, &self.transactional_id);
-        b.freeze()
+        record_key(&self.transactional_id)
     }
 
     pub fn record_value(&self) -> Bytes {
@@ -54,6 +52,7 @@ impl TxnMetadata {
         b.put_i32(self.timeout_ms);
         b.put_i8(self.status.code());
         b.put_i64(self.start_ms);
+        b.put_i64(self.last_update_ms);
         b.put_i32(self.partitions.len() as i32);
         for (topic, partition) in &self.partitions {
             put_str(&mut b, topic);
@@ -75,14 +74,21 @@ impl TxnMetadata {
         b.freeze()
     }
 
-    pub fn decode_record(key: Option<&Bytes>, value: Option<&Bytes>) -> Result<TxnMetadata, RecordError> {
+    /// Decodes a metadata record; a tombstone (no value) is `Ok(Err(transactional id))`.
+    pub fn decode_record(
+        key: Option<&Bytes>,
+        value: Option<&Bytes>,
+    ) -> Result<Result<TxnMetadata, String>, RecordError> {
         let mut k = key.ok_or(RecordError::MissingKey)?.clone();
         let key_type = get_i16(&mut k, "key type")?;
         if key_type != TXN_KEY_TYPE {
             return Err(RecordError::UnknownKeyType(key_type));
         }
         let transactional_id = get_str(&mut k, "transactional id")?;
-        let mut v = value.ok_or(RecordError::Truncated("value"))?.clone();
+        let Some(value) = value else {
+            return Ok(Err(transactional_id));
+        };
+        let mut v = value.clone();
         let version = get_i16(&mut v, "value version")?;
         if version != TXN_VALUE_VERSION {
             return Err(RecordError::UnknownValueVersion(version));
@@ -95,9 +101,11 @@ impl TxnMetadata {
         }
         let status = TxnStatus::from_code(v.get_i8()).ok_or(RecordError::Truncated("status"))?;
         let start_ms = get_i64(&mut v, "start")?;
+        let last_update_ms = get_i64(&mut v, "last update")?;
         let mut meta = TxnMetadata::new(transactional_id, producer_id, producer_epoch, timeout_ms);
         meta.status = status;
         meta.start_ms = start_ms;
+        meta.last_update_ms = last_update_ms;
         // Counts are not trusted for allocation: each element is read (and checked) one by one.
         for _ in 0..get_i32(&mut v, "partition count")?.max(0) {
             let topic = get_str(&mut v, "topic")?;
@@ -119,6 +127,14 @@ impl TxnMetadata {
         if v.has_remaining() {
             return Err(RecordError::Trailing(v.remaining()));
         }
-        Ok(meta)
+        Ok(Ok(meta))
     }
+}
+
+/// The key of `transactional_id`'s records (also of its tombstone, which has no value).
+pub fn record_key(transactional_id: &str) -> Bytes {
+    let mut b = BytesMut::new();
+    b.put_i16(TXN_KEY_TYPE);
+    put_str(&mut b, transactional_id);
+    b.freeze()
 }

@@ -59,6 +59,8 @@ pub struct TxnMetadata {
     pub status: TxnStatus,
     /// Broker clock (ms) when the current transaction became Ongoing.
     pub start_ms: i64,
+    /// Broker clock (ms) of the last change; transactional.id.expiration.ms counts from here.
+    pub last_update_ms: i64,
     /// Topic partitions added to the current transaction (AddPartitionsToTxn).
     pub partitions: BTreeSet<(String, i32)>,
     /// Groups added to the current transaction (AddOffsetsToTxn).
@@ -76,6 +78,7 @@ impl TxnMetadata {
             timeout_ms,
             status: TxnStatus::Empty,
             start_ms: -1,
+            last_update_ms: -1,
             partitions: BTreeSet::new(),
             groups: BTreeSet::new(),
             offsets: Vec::new(),
@@ -134,6 +137,9 @@ pub struct TxnLimits {
     /// Topic partitions plus pending offsets in one transaction. More answers the adding request
     /// with an error for the new partitions (the transaction itself is unharmed).
     pub max_partitions_per_txn: usize,
+    /// transactional.id.expiration.ms: an id with no transaction open, unchanged this long, is
+    /// forgotten (and tombstoned in the log), so abandoned ids do not fill the coordinator.
+    pub transactional_id_expiration_ms: i64,
 }
 
 impl Default for TxnLimits {
@@ -143,6 +149,8 @@ impl Default for TxnLimits {
             max_timeout_ms: 900_000,
             max_transactional_ids: 100_000,
             max_partitions_per_txn: 100_000,
+            // Kafka's default: 7 days.
+            transactional_id_expiration_ms: 7 * 24 * 60 * 60 * 1000,
         }
     }
 }

@@ -21,7 +21,7 @@ fn offset(group: &str, partition: i32, offset: i64) -> PendingOffset {
 
 fn init(c: &mut TxnCoordinator, tid: &str, next_id: i64) -> (i64, i16) {
     let mut out = Vec::new();
-    match c.init_producer_id(tid, TIMEOUT_MS, None, || Some(next_id), &mut out) {
+    match c.init_producer_id(tid, TIMEOUT_MS, None, || Some(next_id), 0, &mut out) {
         Ok(InitResult::Ready {
             producer_id,
             producer_epoch,
@@ -37,7 +37,7 @@ fn init_new_id_allocates_then_reinit_bumps_epoch_and_keeps_id() {
     assert_eq!(init(&mut c, "t", 99), (7, 1), "no new id for a known transactional id");
     let mut out = Vec::new();
     assert_eq!(
-        c.init_producer_id("", TIMEOUT_MS, None, || Some(1), &mut out),
+        c.init_producer_id("", TIMEOUT_MS, None, || Some(1), 0, &mut out),
         Err(TxnError::InvalidRequest("empty transactional id"))
     );
 }
@@ -49,9 +49,9 @@ fn init_timeout_above_max_is_invalid_and_exactly_max_passes() {
         ..TxnLimits::default()
     });
     let mut out = Vec::new();
-    assert!(c.init_producer_id("t", 1000, None, || Some(1), &mut out).is_ok());
+    assert!(c.init_producer_id("t", 1000, None, || Some(1), 0, &mut out).is_ok());
     assert_eq!(
-        c.init_producer_id("t", 1001, None, || Some(1), &mut out),
+        c.init_producer_id("t", 1001, None, || Some(1), 0, &mut out),
         Err(TxnError::InvalidTransactionTimeout {
             timeout_ms: 1001,
             max_ms: 1000
@@ -67,11 +67,11 @@ fn commit_makes_offsets_part_of_completion_and_completes() {
     c.add_partitions("t", pid, epoch, &[tp("out", 0), tp("out", 1)], 10, &mut out)
         .expect("add");
     c.add_offsets("t", pid, epoch, "g", 11, &mut out).expect("add offsets");
-    c.commit_offsets("t", pid, epoch, vec![offset("g", 0, 5), offset("g", 0, 6)], &mut out)
+    c.commit_offsets("t", pid, epoch, vec![offset("g", 0, 5), offset("g", 0, 6)], 0, &mut out)
         .expect("commit offsets");
     assert_eq!(c.get("t").expect("t").status, TxnStatus::Ongoing);
     assert_eq!(c.get("t").expect("t").start_ms, 10);
-    let EndResult::Complete(done) = c.end_txn("t", pid, epoch, true, &mut out).expect("end") else {
+    let EndResult::Complete(done) = c.end_txn("t", pid, epoch, true, 0, &mut out).expect("end") else {
         panic!("expected a completion");
     };
     assert!(done.commit);
@@ -86,15 +86,15 @@ fn commit_makes_offsets_part_of_completion_and_completes() {
         c.add_partitions("t", pid, epoch, &[tp("out", 0)], 12, &mut out),
         Err(TxnError::ConcurrentTransactions)
     );
-    c.complete(&done, &mut out);
+    c.complete(&done, 0, &mut out);
     assert_eq!(c.get("t").expect("t").status, TxnStatus::CompleteCommit);
     assert_eq!(
-        c.end_txn("t", pid, epoch, true, &mut out),
+        c.end_txn("t", pid, epoch, true, 0, &mut out),
         Ok(EndResult::AlreadyDone),
         "a retried EndTxn is answered"
     );
     assert!(matches!(
-        c.end_txn("t", pid, epoch, false, &mut out),
+        c.end_txn("t", pid, epoch, false, 0, &mut out),
         Err(TxnError::InvalidTxnState(_))
     ));
     // Every change was handed out as a record, the last one the completed state.
@@ -107,9 +107,9 @@ fn abort_discards_pending_offsets() {
     let (pid, epoch) = init(&mut c, "t", 1);
     let mut out = Vec::new();
     c.add_offsets("t", pid, epoch, "g", 0, &mut out).expect("add offsets");
-    c.commit_offsets("t", pid, epoch, vec![offset("g", 0, 5)], &mut out)
+    c.commit_offsets("t", pid, epoch, vec![offset("g", 0, 5)], 0, &mut out)
         .expect("commit offsets");
-    let EndResult::Complete(done) = c.end_txn("t", pid, epoch, false, &mut out).expect("end") else {
+    let EndResult::Complete(done) = c.end_txn("t", pid, epoch, false, 0, &mut out).expect("end") else {
         panic!("expected a completion");
     };
     assert!(!done.commit && done.offsets.is_empty());
@@ -123,7 +123,7 @@ fn commit_offsets_of_group_not_added_is_invalid_txn_state() {
     c.add_partitions("t", pid, epoch, &[tp("out", 0)], 0, &mut out)
         .expect("add");
     assert!(matches!(
-        c.commit_offsets("t", pid, epoch, vec![offset("g", 0, 5)], &mut out),
+        c.commit_offsets("t", pid, epoch, vec![offset("g", 0, 5)], 0, &mut out),
         Err(TxnError::InvalidTxnState(_))
     ));
 }
@@ -136,7 +136,7 @@ fn second_init_fences_first_and_aborts_its_open_transaction_first() {
     c.add_partitions("t", pid, old, &[tp("out", 0)], 0, &mut out)
         .expect("add");
     let InitResult::AbortFirst(abort) = c
-        .init_producer_id("t", TIMEOUT_MS, None, || Some(2), &mut out)
+        .init_producer_id("t", TIMEOUT_MS, None, || Some(2), 0, &mut out)
         .expect("init")
     else {
         panic!("expected the open transaction to be aborted first");
@@ -149,14 +149,14 @@ fn second_init_fences_first_and_aborts_its_open_transaction_first() {
     );
     assert_eq!(abort.partitions, vec![tp("out", 0)]);
     assert_eq!(
-        c.init_producer_id("t", TIMEOUT_MS, None, || Some(2), &mut out),
+        c.init_producer_id("t", TIMEOUT_MS, None, || Some(2), 0, &mut out),
         Err(TxnError::ConcurrentTransactions)
     );
-    c.complete(&abort, &mut out);
+    c.complete(&abort, 0, &mut out);
     assert_eq!(init(&mut c, "t", 2), (pid, old + 2));
     // The first producer's requests are fenced from now on.
     assert_eq!(
-        c.end_txn("t", pid, old, true, &mut out),
+        c.end_txn("t", pid, old, true, 0, &mut out),
         Err(TxnError::ProducerFenced {
             epoch: old,
             current: old + 2
@@ -188,7 +188,7 @@ fn expire_aborts_only_transactions_past_their_timeout_with_bumped_epoch() {
     );
     assert_eq!(c.get("t").expect("t").status, TxnStatus::PrepareAbort);
     assert!(matches!(
-        c.end_txn("t", pid, epoch, true, &mut out),
+        c.end_txn("t", pid, epoch, true, 0, &mut out),
         Err(TxnError::ProducerFenced { .. })
     ));
 }
@@ -229,7 +229,7 @@ fn transactional_id_limit_refuses_new_ids_only() {
     init(&mut c, "a", 1);
     let mut out = Vec::new();
     assert_eq!(
-        c.init_producer_id("b", TIMEOUT_MS, None, || Some(2), &mut out),
+        c.init_producer_id("b", TIMEOUT_MS, None, || Some(2), 0, &mut out),
         Err(TxnError::TransactionalIdLimit(1))
     );
     assert_eq!(init(&mut c, "a", 3), (1, 1));
@@ -243,13 +243,15 @@ fn records_round_trip_and_replay_yields_pending_completions() {
     c.add_partitions("t", pid, epoch, &[tp("out", 3)], 5, &mut out)
         .expect("add");
     c.add_offsets("t", pid, epoch, "g", 5, &mut out).expect("add offsets");
-    c.commit_offsets("t", pid, epoch, vec![offset("g", 1, 9)], &mut out)
+    c.commit_offsets("t", pid, epoch, vec![offset("g", 1, 9)], 0, &mut out)
         .expect("offsets");
-    c.end_txn("t", pid, epoch, true, &mut out).expect("end");
+    c.end_txn("t", pid, epoch, true, 0, &mut out).expect("end");
     let mut replayed = TxnCoordinator::default();
     for m in &out {
         let (k, v) = (m.record_key(), m.record_value());
-        let back = TxnMetadata::decode_record(Some(&k), Some(&v)).expect("decode");
+        let back = TxnMetadata::decode_record(Some(&k), Some(&v))
+            .expect("decode")
+            .expect("not a tombstone");
         assert_eq!(&back, m);
         replayed.replay(back);
     }
@@ -300,10 +302,10 @@ fn verify_partition_only_in_ongoing_transaction_holding_it_at_current_epoch() {
         c.verify_partition(pid + 1, epoch, "out", 0),
         Err(TxnError::InvalidProducerIdMapping)
     );
-    let EndResult::Complete(done) = c.end_txn("t", pid, epoch, true, &mut out).expect("end") else {
+    let EndResult::Complete(done) = c.end_txn("t", pid, epoch, true, 0, &mut out).expect("end") else {
         panic!("expected a completion");
     };
-    c.complete(&done, &mut out);
+    c.complete(&done, 0, &mut out);
     assert!(
         matches!(
             c.verify_partition(pid, epoch, "out", 0),
@@ -325,4 +327,50 @@ fn verify_partition_only_in_ongoing_transaction_holding_it_at_current_epoch() {
         replayed.verify_partition(pid, epoch + 1, "out", 0),
         Err(TxnError::InvalidTxnState(_))
     ));
+}
+
+#[test]
+fn expire_ids_forgets_only_idle_ids_without_open_transaction() {
+    let mut c = TxnCoordinator::new(TxnLimits {
+        transactional_id_expiration_ms: 1000,
+        ..TxnLimits::default()
+    });
+    let mut out = Vec::new();
+    let ready = |r| matches!(r, Ok(InitResult::Ready { .. }));
+    assert!(ready(c.init_producer_id(
+        "idle",
+        TIMEOUT_MS,
+        None,
+        || Some(1),
+        0,
+        &mut out
+    )));
+    assert!(ready(c.init_producer_id(
+        "busy",
+        TIMEOUT_MS,
+        None,
+        || Some(2),
+        0,
+        &mut out
+    )));
+    c.add_partitions("busy", 2, 0, &[tp("out", 0)], 500, &mut out)
+        .expect("add");
+    assert!(c.expire_ids(999).is_empty(), "not yet idle for the expiration");
+    assert_eq!(c.expire_ids(1000), vec!["idle".to_string()], "exactly the expiration");
+    assert!(
+        c.get("idle").is_none() && c.get("busy").is_some(),
+        "an open transaction keeps its id"
+    );
+    assert_eq!(
+        c.verify_partition(1, 0, "out", 0),
+        Err(TxnError::InvalidProducerIdMapping)
+    );
+    // The tombstone's key is the id's record key, with no value.
+    let key = crate::txn_record_key("idle");
+    assert_eq!(
+        TxnMetadata::decode_record(Some(&key), None),
+        Ok(Err("idle".to_string()))
+    );
+    // A returning producer gets a fresh producer id.
+    assert_eq!(init(&mut c, "idle", 9), (9, 0));
 }
