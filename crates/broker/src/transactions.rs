@@ -138,6 +138,11 @@ impl Transactions {
         self.log.wait_durable(last).await
     }
 
+    /// The `__transaction_state` partition (for the log cleaner: it is compacted like Kafka's).
+    pub fn partition(&self) -> Arc<Partition> {
+        Arc::clone(&self.log)
+    }
+
     /// Flushes and closes the transaction log (after the flusher has stopped).
     pub fn close(&self) -> Result<(), LogError> {
         self.log.log().close_in_place()
