@@ -1,5 +1,5 @@
 //! The shared state every connection serves from: settings, the partition registry, the group
-//! commit flusher and the long-poll budget.
+//! commit flusher, the long-poll budget, and the group and transaction coordinators.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,6 +14,7 @@ use crate::groups::Groups;
 use crate::offsets_topic::OffsetsTopicError;
 use crate::quota::ClientQuotas;
 use crate::registry::{Registry, RegistryError};
+use crate::transactions::{Transactions, TRANSACTION_STATE_DIR};
 
 pub struct Broker {
     pub config: BrokerConfig,
@@ -25,6 +26,8 @@ pub struct Broker {
     pub delayed_fetches: Arc<Semaphore>,
     /// Consumer groups and committed offsets (classic protocol).
     pub groups: Arc<Groups>,
+    /// The transaction coordinator and its log.
+    pub transactions: Arc<Transactions>,
     /// Producer ids for InitProducerId, reserved durably in blocks.
     producer_ids: Mutex<ProducerIdAllocator>,
     /// Client quotas (byte rates, request percentage) and their rate sensors.
@@ -67,15 +70,18 @@ impl Broker {
             config.group_limits.clone(),
             Arc::clone(&flusher),
         )?);
-        let producer_ids = ProducerIdAllocator::open(
-            &config
-                .data_dir
-                .join(crate::api::init_producer_id::TRANSACTION_STATE_DIR),
-        )
-        .map_err(StartError::ProducerIds)?;
+        let producer_ids =
+            ProducerIdAllocator::open(&config.data_dir.join(TRANSACTION_STATE_DIR)).map_err(StartError::ProducerIds)?;
+        let transactions = Arc::new(Transactions::open(
+            &config.data_dir,
+            &config.log_defaults,
+            config.txn_limits.clone(),
+            Arc::clone(&flusher),
+        )?);
         let quotas = ClientQuotas::open(&config.data_dir)?;
         Ok(Arc::new(Broker {
             producer_ids: Mutex::new(producer_ids),
+            transactions,
             quotas,
             config,
             registry,

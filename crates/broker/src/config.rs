@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use std::sync::Arc;
-use wharf_coordinator::GroupLimits;
+use wharf_coordinator::{GroupLimits, TxnLimits};
 use wharf_log::{CleanerConfig, LogConfig, OsStorage, Storage, MIN_DEDUPE_BUFFER_BYTES};
 
 /// Settings of one broker process. Built by the binary from flags, env and the TOML file.
@@ -45,6 +45,8 @@ pub struct BrokerConfig {
     pub limits: Limits,
     /// Bounds of the group coordinator (members, groups, offsets, session timeouts).
     pub group_limits: GroupLimits,
+    /// Bounds of the transaction coordinator (transaction.max.timeout.ms, ids, partitions).
+    pub txn_limits: TxnLimits,
 }
 
 /// Bounds on what one client, or all of them, can make the broker hold in memory.
@@ -115,6 +117,7 @@ impl Default for BrokerConfig {
             log_storage: Arc::new(OsStorage),
             limits: Limits::default(),
             group_limits: GroupLimits::default(),
+            txn_limits: TxnLimits::default(),
         }
     }
 }
@@ -208,6 +211,12 @@ impl BrokerConfig {
                 "max-partitions-per-topic",
                 format!("must be 1..={MAX_PARTITIONS_PER_TOPIC_CEILING}"),
             ));
+        }
+        if self.txn_limits.max_timeout_ms <= 0 {
+            return Err(invalid("transaction-max-timeout-ms", "must be > 0"));
+        }
+        if self.txn_limits.transactional_id_expiration_ms <= 0 {
+            return Err(invalid("transactional-id-expiration-ms", "must be > 0"));
         }
         let g = &self.group_limits;
         if g.max_members_per_group == 0 || g.max_groups == 0 || g.max_offsets_per_group == 0 {

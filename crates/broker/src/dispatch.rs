@@ -212,6 +212,12 @@ fn route(broker: &Arc<Broker>, ctx: RequestContext, mut body: Bytes) -> Result<A
         ApiKey::AlterClientQuotas => api::alter_client_quotas::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::ConsumerGroupHeartbeat => api::consumer_group_heartbeat::handle(broker, &ctx, decode(&ctx, b)?),
         ApiKey::ConsumerGroupDescribe => api::consumer_group_describe::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::AddPartitionsToTxn => api::add_partitions_to_txn::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::AddOffsetsToTxn => api::add_offsets_to_txn::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::EndTxn => api::end_txn::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::TxnOffsetCommit => api::txn_offset_commit::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::DescribeTransactions => api::describe_transactions::handle(broker, &ctx, decode(&ctx, b)?),
+        ApiKey::ListTransactions => api::list_transactions::handle(broker, &ctx, decode(&ctx, b)?),
         key => Err(CloseReason::UnsupportedVersion {
             key,
             version: ctx.api_version,

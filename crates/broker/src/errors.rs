@@ -2,7 +2,7 @@
 //! variant forces a decision here.
 
 use kafka_protocol::ResponseError;
-use wharf_coordinator::GroupError;
+use wharf_coordinator::{GroupError, TxnError};
 use wharf_log::LogError;
 
 use crate::registry::RegistryError;
@@ -67,5 +67,24 @@ pub fn group_error(e: &GroupError) -> ResponseError {
         // Kafka: "Group {id} is not a consumer group."
         GroupError::NotConsumerGroup => ResponseError::GroupIdNotFound,
         GroupError::InvalidRequest(_) => ResponseError::InvalidRequest,
+    }
+}
+
+/// Error code for a refused transaction request. `fenced_code_known`: the request version has
+/// PRODUCER_FENCED (added in Kafka 2.7); older versions get INVALID_PRODUCER_EPOCH for it, as
+/// Kafka answers them.
+pub fn txn_error(e: &TxnError, fenced_code_known: bool) -> ResponseError {
+    match e {
+        TxnError::InvalidRequest(_) => ResponseError::InvalidRequest,
+        TxnError::InvalidTransactionTimeout { .. } => ResponseError::InvalidTransactionTimeout,
+        TxnError::InvalidProducerIdMapping => ResponseError::InvalidProducerIdMapping,
+        TxnError::ProducerFenced { .. } if fenced_code_known => ResponseError::ProducerFenced,
+        TxnError::ProducerFenced { .. } => ResponseError::InvalidProducerEpoch,
+        TxnError::ConcurrentTransactions => ResponseError::ConcurrentTransactions,
+        TxnError::InvalidTxnState(_) => ResponseError::InvalidTxnState,
+        // Retriable: the producer backs off and tries again.
+        TxnError::TransactionalIdLimit(_) | TxnError::CoordinatorNotAvailable => ResponseError::CoordinatorNotAvailable,
+        // Kafka has no code for this bound; the request is refused as a whole.
+        TxnError::PartitionLimit(_) => ResponseError::InvalidRequest,
     }
 }

@@ -24,6 +24,7 @@ pub mod quota;
 pub mod registry;
 pub mod server;
 pub mod topic_config;
+pub mod transactions;
 pub mod versions;
 
 pub use config::{BrokerConfig, Limits};

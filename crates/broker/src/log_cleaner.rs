@@ -1,5 +1,5 @@
 //! The log cleaner: compacts every partition whose cleanup.policy includes compact, the internal
-//! `__consumer_offsets` log among them (Kafka's LogCleaner thread, one here).
+//! `__consumer_offsets` and `__transaction_state` logs among them (Kafka's LogCleaner thread, one here).
 //!
 //! Each pass takes the partition lock twice and briefly — to plan and to swap the cleaned
 //! segments in — and reads and writes segment data without it (`wharf_log::CleaningPlan`), so
@@ -42,6 +42,7 @@ pub async fn run(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
 fn clean_all(broker: &Broker, stop: &watch::Receiver<bool>) -> usize {
     let mut partitions = broker.registry.all_partitions();
     partitions.push(broker.groups.offsets_partition());
+    partitions.push(broker.transactions.partition());
     let mut cleaned = 0;
     for p in partitions {
         if *stop.borrow() {

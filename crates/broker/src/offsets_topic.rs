@@ -54,17 +54,7 @@ impl OffsetsTopic {
         coordinator: &mut GroupCoordinator,
         now_ms: i64,
     ) -> Result<OffsetsTopic, OffsetsTopicError> {
-        // Kafka's offsets topic: compacted, never deleted by retention, 100 MiB segments
-        // (offsets.topic.segment.bytes) so old commits become compactable in good time.
-        let config = LogConfig {
-            cleanup_policy: CleanupPolicy::COMPACT,
-            segment_bytes: defaults.segment_bytes.min(OFFSETS_SEGMENT_BYTES),
-            retention_ms: -1,
-            retention_bytes: -1,
-            max_message_bytes: OFFSETS_MAX_BATCH_BYTES,
-            ..defaults.clone()
-        };
-        let log = Log::open(&data_dir.join(OFFSETS_TOPIC).join("0"), config, now_ms)?;
+        let log = open_internal_log(&data_dir.join(OFFSETS_TOPIC).join("0"), defaults, now_ms)?;
         replay(&log, coordinator, now_ms)?;
         Ok(OffsetsTopic {
             partition: Arc::new(Partition::new(Arc::from(OFFSETS_TOPIC), 0, log)),
@@ -83,11 +73,37 @@ impl OffsetsTopic {
     }
 }
 
+/// Opens an internal log as Kafka configures its offsets and transaction topics: compacted
+/// (the newest record of each key is what replay needs), never deleted by retention, 100 MiB
+/// segments (offsets.topic.segment.bytes) so old records become compactable in good time, and
+/// batches up to [`OFFSETS_MAX_BATCH_BYTES`].
+pub(crate) fn open_internal_log(dir: &Path, defaults: &LogConfig, now_ms: i64) -> Result<Log, LogError> {
+    let config = LogConfig {
+        cleanup_policy: CleanupPolicy::COMPACT,
+        segment_bytes: defaults.segment_bytes.min(OFFSETS_SEGMENT_BYTES),
+        retention_ms: -1,
+        retention_bytes: -1,
+        max_message_bytes: OFFSETS_MAX_BATCH_BYTES,
+        ..defaults.clone()
+    };
+    Log::open(dir, config, now_ms)
+}
+
 fn encode_batch(records: &[Record], now_ms: i64) -> Result<BytesMut, OffsetsTopicError> {
+    let pairs: Vec<(Bytes, Option<Bytes>)> = records.iter().map(|r| (r.key(), r.value())).collect();
+    encode_key_values(&pairs, now_ms)
+}
+
+/// One RecordBatch v2 of key/value records with no producer: how every internal log
+/// (`__consumer_offsets`, `__transaction_state`) stores its records.
+pub(crate) fn encode_key_values(
+    records: &[(Bytes, Option<Bytes>)],
+    now_ms: i64,
+) -> Result<BytesMut, OffsetsTopicError> {
     let kafka: Vec<KafkaRecord> = records
         .iter()
         .enumerate()
-        .map(|(i, r)| KafkaRecord {
+        .map(|(i, (key, value))| KafkaRecord {
             transactional: false,
             control: false,
             delete_horizon: false,
@@ -100,8 +116,8 @@ fn encode_batch(records: &[Record], now_ms: i64) -> Result<BytesMut, OffsetsTopi
             // step gives one batch whose base sequence is -1 (no producer).
             sequence: i as i32 - 1,
             timestamp: now_ms,
-            key: Some(r.key()),
-            value: r.value(),
+            key: Some(key.clone()),
+            value: value.clone(),
             headers: Default::default(),
         })
         .collect();
@@ -119,9 +135,32 @@ fn encode_batch(records: &[Record], now_ms: i64) -> Result<BytesMut, OffsetsTopi
 }
 
 fn replay(log: &Log, coordinator: &mut GroupCoordinator, now_ms: i64) -> Result<(), OffsetsTopicError> {
+    let mut count = 0u64;
+    replay_key_values(log, |offset, key, value| match Record::decode(key, value) {
+        Ok(rec) => {
+            coordinator.replay(rec, now_ms);
+            count += 1;
+        }
+        // A record this version cannot read (written by a newer one) is skipped so the rest of
+        // the groups still load.
+        Err(e) => tracing::warn!(offset, error = %e, "skipping unreadable offsets record"),
+    })?;
+    coordinator.finish_replay();
+    tracing::info!(
+        records = count,
+        groups = coordinator.group_count(),
+        "consumer offsets loaded"
+    );
+    Ok(())
+}
+
+/// Calls `f(offset, key, value)` for every record of an internal log, in offset order.
+pub(crate) fn replay_key_values(
+    log: &Log,
+    mut f: impl FnMut(i64, Option<&Bytes>, Option<&Bytes>),
+) -> Result<(), OffsetsTopicError> {
     let end = log.log_end_offset();
     let mut offset = log.log_start_offset();
-    let mut count = 0u64;
     while offset < end {
         let before = offset;
         let mut bytes: Bytes = log.read(offset, REPLAY_READ_BYTES, true, end)?;
@@ -135,15 +174,7 @@ fn replay(log: &Log, coordinator: &mut GroupCoordinator, now_ms: i64) -> Result<
             })?;
             for r in set.records {
                 offset = offset.max(r.offset + 1);
-                match Record::decode(r.key.as_ref(), r.value.as_ref()) {
-                    Ok(rec) => {
-                        coordinator.replay(rec, now_ms);
-                        count += 1;
-                    }
-                    // A record this version cannot read (written by a newer one) is skipped so
-                    // the rest of the groups still load.
-                    Err(e) => tracing::warn!(offset = r.offset, error = %e, "skipping unreadable offsets record"),
-                }
+                f(r.offset, r.key.as_ref(), r.value.as_ref());
             }
         }
         if offset == before {
@@ -153,11 +184,5 @@ fn replay(log: &Log, coordinator: &mut GroupCoordinator, now_ms: i64) -> Result<
             });
         }
     }
-    coordinator.finish_replay();
-    tracing::info!(
-        records = count,
-        groups = coordinator.group_count(),
-        "consumer offsets loaded"
-    );
     Ok(())
 }

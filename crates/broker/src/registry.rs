@@ -288,7 +288,7 @@ impl Registry {
         // Internal state lives under these names (offsets_topic.rs, init_producer_id.rs, quota/).
         if self.topic(name).is_some()
             || name == crate::offsets_topic::OFFSETS_TOPIC
-            || name == crate::api::init_producer_id::TRANSACTION_STATE_DIR
+            || name == crate::transactions::TRANSACTION_STATE_DIR
             || name == crate::quota::QUOTA_FILE
         {
             return Err(RegistryError::TopicExists(name.to_string()));

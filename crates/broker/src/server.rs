@@ -70,6 +70,7 @@ impl Server {
         let housekeeping = tokio::spawn(housekeeping(Arc::clone(&broker), shutdown_rx.clone()));
         let group_timer = tokio::spawn(group_timer(Arc::clone(&broker), shutdown_rx.clone()));
         let log_cleaner = tokio::spawn(crate::log_cleaner::run(Arc::clone(&broker), shutdown_rx.clone()));
+        let txn_timer = tokio::spawn(txn_timer(Arc::clone(&broker), shutdown_rx.clone()));
         tokio::pin!(stop);
         loop {
             tokio::select! {
@@ -114,6 +115,7 @@ impl Server {
         let _ = housekeeping.await;
         let _ = group_timer.await;
         let _ = log_cleaner.await;
+        let _ = txn_timer.await;
         let b = Arc::clone(&broker);
         let closed = tokio::task::spawn_blocking(move || {
             b.flusher.shutdown();
@@ -121,6 +123,12 @@ impl Server {
             if let Err(source) = b.groups.close() {
                 errors.push(crate::registry::RegistryError::Log {
                     path: std::path::PathBuf::from(crate::offsets_topic::OFFSETS_TOPIC),
+                    source,
+                });
+            }
+            if let Err(source) = b.transactions.close() {
+                errors.push(crate::registry::RegistryError::Log {
+                    path: std::path::PathBuf::from(crate::transactions::TRANSACTION_STATE_DIR),
                     source,
                 });
             }
@@ -190,6 +198,24 @@ async fn group_timer(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
                 broker.groups.fail_all_waiters();
                 return;
             }
+        }
+    }
+}
+
+/// How often transaction timeouts are checked and interrupted completions retried (Kafka's
+/// transaction.abort.timed.out.transaction.cleanup.interval.ms is 10 s; a shorter tick lets a
+/// hung transaction hold back read_committed consumers for less past its timeout).
+pub const TXN_TIMER_TICK: Duration = Duration::from_secs(1);
+
+/// Drives the transaction coordinator's clock. Its first tick, right after start-up, finishes
+/// every transaction decided before a crash.
+async fn txn_timer(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(TXN_TIMER_TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => crate::transactions::tick(&broker),
+            _ = shutdown.changed() => return,
         }
     }
 }

@@ -6,7 +6,10 @@
 //!   2.11.1 derives compression support from Produce v0–v2 being advertised and otherwise falls
 //!   back to uncompressed produce (KAFKA-18659).
 //! - Fetch starts at 4, the first version that carries RecordBatch v2 and the last stable offset.
-//! - InitProducerId stops at 5: v6 is KIP-939's two-phase commit.
+//! - InitProducerId stops at 5: v6 is KIP-939's two-phase commit. AddPartitionsToTxn,
+//!   AddOffsetsToTxn, EndTxn and TxnOffsetCommit stop at 3: v4 adds KIP-890's
+//!   TRANSACTION_ABORTABLE (and AddPartitionsToTxn v4+ is broker-to-broker), v5 its epoch bump per
+//!   transaction; librdkafka needs AddPartitionsToTxn 0, AddOffsetsToTxn 0, EndTxn 1.
 //! - Nothing above the newest version whose semantics are implemented (e.g. Produce v12+ belongs
 //!   to KIP-890 transactions, Fetch v17+ to KIP-853 replica directories).
 
@@ -44,6 +47,10 @@ pub const SUPPORTED_APIS: &[SupportedApi] = &[
     api(ApiKey::DeleteTopics, 1, 6),
     api(ApiKey::DeleteRecords, 0, 2),
     api(ApiKey::InitProducerId, 0, 5),
+    api(ApiKey::AddPartitionsToTxn, 0, 3),
+    api(ApiKey::AddOffsetsToTxn, 0, 3),
+    api(ApiKey::EndTxn, 0, 3),
+    api(ApiKey::TxnOffsetCommit, 0, 3),
     api(ApiKey::DescribeConfigs, 1, 4),
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::DeleteGroups, 0, 2),
@@ -54,6 +61,8 @@ pub const SUPPORTED_APIS: &[SupportedApi] = &[
     api(ApiKey::AlterClientQuotas, 0, 1),
     api(ApiKey::ConsumerGroupHeartbeat, 0, 1),
     api(ApiKey::ConsumerGroupDescribe, 0, 1),
+    api(ApiKey::DescribeTransactions, 0, 0),
+    api(ApiKey::ListTransactions, 0, 1),
 ];
 
 /// The implemented range for `key`, or `None` if the broker does not implement it.

@@ -21,6 +21,8 @@ use wharf_broker::{BrokerConfig, Server};
 
 pub struct TestBroker {
     pub addr: SocketAddr,
+    /// The running broker's shared state (for tests that reach past the wire protocol).
+    pub broker: std::sync::Arc<wharf_broker::broker::Broker>,
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -45,12 +47,14 @@ impl TestBroker {
         tweak(&mut config);
         let server = Server::start(config).await.expect("start broker");
         let addr = server.local_addr();
+        let broker = std::sync::Arc::clone(&server.broker);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(server.run(async {
             let _ = rx.await;
         }));
         TestBroker {
             addr,
+            broker,
             dir,
             stop: Some(tx),
             task: Some(task),
@@ -148,19 +152,31 @@ impl Client {
 
 /// A v2 record batch of `n` records with values `"{prefix}-{i}"` and timestamps `ts0 + i`.
 pub fn batch(prefix: &str, n: usize, ts0: i64, compression: Compression) -> Bytes {
-    producer_batch(prefix, n, ts0, compression, (-1, -1, -1))
+    producer_batch(prefix, n, ts0, compression, (-1, -1, -1), false)
 }
 
 /// Like [`batch`], from an idempotent producer: `(producer_id, producer_epoch, base_sequence)`.
 pub fn idempotent_batch(prefix: &str, n: usize, producer: (i64, i16, i32)) -> Bytes {
-    producer_batch(prefix, n, 1000, Compression::None, producer)
+    producer_batch(prefix, n, 1000, Compression::None, producer, false)
 }
 
-fn producer_batch(prefix: &str, n: usize, ts0: i64, compression: Compression, producer: (i64, i16, i32)) -> Bytes {
+/// Like [`idempotent_batch`], inside a transaction (attributes bit 4).
+pub fn transactional_batch(prefix: &str, n: usize, producer: (i64, i16, i32)) -> Bytes {
+    producer_batch(prefix, n, 1000, Compression::None, producer, true)
+}
+
+fn producer_batch(
+    prefix: &str,
+    n: usize,
+    ts0: i64,
+    compression: Compression,
+    producer: (i64, i16, i32),
+    transactional: bool,
+) -> Bytes {
     let (producer_id, producer_epoch, base_sequence) = producer;
     let records: Vec<Record> = (0..n)
         .map(|i| Record {
-            transactional: false,
+            transactional,
             control: false,
             delete_horizon: false,
             partition_leader_epoch: 0,

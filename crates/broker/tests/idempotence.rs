@@ -7,7 +7,6 @@ mod common;
 
 use common::{create, fetch_req, idempotent_batch, produce_req, values, Client, TestBroker};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 const TOPIC: &str = "idem";
@@ -83,25 +82,4 @@ async fn replayed_batch_acknowledged_with_original_offset_and_written_once() {
     assert_eq!(produce(&mut c, (pid, 1, 1), "next", 1).await, (0, 6));
     let again = init_producer_id(&mut c, 4).await;
     assert!(again.producer_id.0 > pid, "producer ids never repeat after a restart");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn init_producer_id_transactional_answers_coordinator_not_available() {
-    let b = TestBroker::start().await;
-    let mut c = b.client().await;
-    let first = init_producer_id(&mut c, 0).await;
-    let second = init_producer_id(&mut c, 5).await;
-    assert_eq!((first.error_code, second.error_code), (0, 0));
-    assert_ne!(first.producer_id, second.producer_id);
-    let r: InitProducerIdResponse = c
-        .call(
-            ApiKey::InitProducerId,
-            4,
-            &InitProducerIdRequest::default()
-                .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str("tx"))))
-                .with_transaction_timeout_ms(60_000),
-        )
-        .await;
-    assert_eq!(r.error_code, ResponseError::CoordinatorNotAvailable.code());
-    assert_eq!(r.producer_id.0, -1);
 }

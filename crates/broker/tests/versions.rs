@@ -224,6 +224,8 @@ async fn every_api_every_version_answers_without_error() {
     // Last: its groups stay listed until the coordinator's timer disposes of them.
     consumer_group_apis_every_version(&mut c, &range).await;
     client_quota_apis_every_version(&mut c, &range).await;
+    // After every group listing: it leaves a group with committed offsets behind.
+    transaction_apis_every_version(&mut c, &range).await;
     let _ = Bytes::new();
 }
 
@@ -480,5 +482,157 @@ async fn client_quota_apis_every_version(
         );
         let r: AlterClientQuotasResponse = c.call(ApiKey::AlterClientQuotas, v, &alter(0.0, true)).await;
         assert_eq!(r.entries[0].error_code, 0, "AlterClientQuotas remove v{v}");
+    }
+}
+
+/// KIP-98/KIP-664: a transaction per version — InitProducerId with a transactional id,
+/// AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit, EndTxn — then FindCoordinator for a
+/// transaction key, DescribeTransactions and ListTransactions, each at every version.
+async fn transaction_apis_every_version(
+    c: &mut common::Client,
+    range: &impl Fn(ApiKey) -> std::ops::RangeInclusive<i16>,
+) {
+    let topic = "txn-topic";
+    let create = CreateTopicsRequest::default()
+        .with_timeout_ms(1000)
+        .with_topics(vec![CreatableTopic::default()
+            .with_name(name(topic))
+            .with_num_partitions(1)
+            .with_replication_factor(1)]);
+    let r: CreateTopicsResponse = c.call(ApiKey::CreateTopics, 5, &create).await;
+    assert_eq!(r.topics[0].error_code, 0);
+    use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+    use kafka_protocol::messages::txn_offset_commit_request::{
+        TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+    };
+    let tid = |v: i16| TransactionalId(s(&format!("txn-v{v}")));
+    let versions = [
+        range(ApiKey::AddPartitionsToTxn),
+        range(ApiKey::AddOffsetsToTxn),
+        range(ApiKey::TxnOffsetCommit),
+        range(ApiKey::EndTxn),
+    ];
+    let last = versions.iter().map(|r| *r.end()).max().expect("ranges");
+    let init_max = *range(ApiKey::InitProducerId).end();
+    for v in 0..=last {
+        let at = |r: &std::ops::RangeInclusive<i16>| v.clamp(*r.start(), *r.end());
+        let iv = v.min(init_max);
+        let init = InitProducerIdRequest::default()
+            .with_transactional_id(Some(tid(v)))
+            .with_transaction_timeout_ms(60_000)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+        let r: InitProducerIdResponse = c.call(ApiKey::InitProducerId, iv, &init).await;
+        assert_eq!(
+            (r.error_code, r.producer_epoch),
+            (0, 0),
+            "InitProducerId (transactional) v{iv}"
+        );
+        let (pid, epoch) = (r.producer_id, r.producer_epoch);
+
+        let av = at(&versions[0]);
+        let req = AddPartitionsToTxnRequest::default()
+            .with_v3_and_below_transactional_id(tid(v))
+            .with_v3_and_below_producer_id(pid)
+            .with_v3_and_below_producer_epoch(epoch)
+            .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+                .with_name(name(topic))
+                .with_partitions(vec![0])]);
+        let r: AddPartitionsToTxnResponse = c.call(ApiKey::AddPartitionsToTxn, av, &req).await;
+        assert_eq!(
+            r.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code, 0,
+            "AddPartitionsToTxn v{av}"
+        );
+
+        let ov = at(&versions[1]);
+        let req = AddOffsetsToTxnRequest::default()
+            .with_transactional_id(tid(v))
+            .with_producer_id(pid)
+            .with_producer_epoch(epoch)
+            .with_group_id(group_id("txn-group"));
+        let r: AddOffsetsToTxnResponse = c.call(ApiKey::AddOffsetsToTxn, ov, &req).await;
+        assert_eq!(r.error_code, 0, "AddOffsetsToTxn v{ov}");
+
+        let tv = at(&versions[2]);
+        let mut req = TxnOffsetCommitRequest::default()
+            .with_transactional_id(tid(v))
+            .with_group_id(group_id("txn-group"))
+            .with_producer_id(pid)
+            .with_producer_epoch(epoch)
+            .with_topics(vec![TxnOffsetCommitRequestTopic::default()
+                .with_name(name(topic))
+                .with_partitions(vec![TxnOffsetCommitRequestPartition::default()
+                    .with_partition_index(0)
+                    .with_committed_offset(i64::from(v))
+                    .with_committed_leader_epoch(-1)])]);
+        if tv >= 3 {
+            req = req.with_generation_id(-1).with_member_id(s(""));
+        }
+        let r: TxnOffsetCommitResponse = c.call(ApiKey::TxnOffsetCommit, tv, &req).await;
+        assert_eq!(r.topics[0].partitions[0].error_code, 0, "TxnOffsetCommit v{tv}");
+
+        let ev = at(&versions[3]);
+        let req = EndTxnRequest::default()
+            .with_transactional_id(tid(v))
+            .with_producer_id(pid)
+            .with_producer_epoch(epoch)
+            .with_committed(true);
+        let r: EndTxnResponse = c.call(ApiKey::EndTxn, ev, &req).await;
+        assert_eq!(r.error_code, 0, "EndTxn v{ev}");
+        // The committed offset is now the group's.
+        let req = OffsetFetchRequest::default()
+            .with_group_id(group_id("txn-group"))
+            .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+                .with_name(name(topic))
+                .with_partition_indexes(vec![0])]));
+        let r: OffsetFetchResponse = c.call(ApiKey::OffsetFetch, 1, &req).await;
+        assert_eq!(
+            r.topics[0].partitions[0].committed_offset,
+            i64::from(v),
+            "offset of txn v{v}"
+        );
+    }
+    // key_type exists from v1 on.
+    for v in range(ApiKey::FindCoordinator).filter(|v| *v >= 1) {
+        let req = if v >= 4 {
+            FindCoordinatorRequest::default()
+                .with_key_type(1)
+                .with_coordinator_keys(vec![s("txn-v0")])
+        } else {
+            FindCoordinatorRequest::default().with_key_type(1).with_key(s("txn-v0"))
+        };
+        let r: FindCoordinatorResponse = c.call(ApiKey::FindCoordinator, v, &req).await;
+        let code = if v >= 4 {
+            r.coordinators[0].error_code
+        } else {
+            r.error_code
+        };
+        assert_eq!(code, 0, "FindCoordinator (transaction) v{v}");
+    }
+    for v in range(ApiKey::DescribeTransactions) {
+        let req = DescribeTransactionsRequest::default().with_transactional_ids(vec![tid(0), tid(99)]);
+        let r: DescribeTransactionsResponse = c.call(ApiKey::DescribeTransactions, v, &req).await;
+        let states: Vec<(i16, String)> = r
+            .transaction_states
+            .iter()
+            .map(|t| (t.error_code, t.transaction_state.to_string()))
+            .collect();
+        let not_found = kafka_protocol::ResponseError::TransactionalIdNotFound.code();
+        assert_eq!(
+            states,
+            vec![(0, "CompleteCommit".to_string()), (not_found, String::new())],
+            "DescribeTransactions v{v}"
+        );
+    }
+    for v in range(ApiKey::ListTransactions) {
+        let req = ListTransactionsRequest::default().with_state_filters(vec![s("CompleteCommit"), s("Bogus")]);
+        let r: ListTransactionsResponse = c.call(ApiKey::ListTransactions, v, &req).await;
+        assert_eq!(r.error_code, 0, "ListTransactions v{v}");
+        assert_eq!(
+            r.transaction_states.len(),
+            usize::from(last as u16) + 1,
+            "ListTransactions v{v}"
+        );
+        assert_eq!(r.unknown_state_filters, vec![s("Bogus")]);
     }
 }

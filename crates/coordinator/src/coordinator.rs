@@ -59,7 +59,7 @@ pub struct MemberDescription {
 
 #[derive(Debug, Default)]
 pub struct GroupCoordinator {
-    groups: BTreeMap<String, Group>,
+    pub(crate) groups: BTreeMap<String, Group>,
     limits: GroupLimits,
     /// When offset expiry next runs (0: at the first tick).
     next_offsets_expiry_ms: i64,
@@ -82,7 +82,7 @@ impl GroupCoordinator {
         self.groups.len()
     }
 
-    fn get_or_create(&mut self, group_id: &str) -> Result<&mut Group, GroupError> {
+    pub(crate) fn get_or_create(&mut self, group_id: &str) -> Result<&mut Group, GroupError> {
         if !self.groups.contains_key(group_id) {
             if self.groups.len() >= self.limits.max_groups {
                 return Err(GroupError::GroupLimitReached(self.limits.max_groups));

@@ -11,6 +11,9 @@
 //! KIP-848 consumer groups (ConsumerGroupHeartbeat, server-side assignors) live in `consumer/`;
 //! a group is one or the other, and both keep their committed offsets the same way.
 //!
+//! The transaction coordinator (KIP-98) lives in `txn/`, in the same style: pure, clock passed
+//! in, every state change a record for the caller's internal log.
+//!
 //! Does not: speak the wire protocol or decide error codes (the broker maps [`GroupError`]).
 
 mod consumer;
@@ -24,6 +27,7 @@ mod offsets;
 mod rebalance;
 mod record;
 mod state;
+mod txn;
 
 #[cfg(test)]
 mod tests;
@@ -39,3 +43,7 @@ pub use limits::GroupLimits;
 pub use offsets::{CommittedOffset, Committer, OffsetCommit};
 pub use record::{GroupSnapshot, MemberSnapshot, Record, RecordError};
 pub use state::GroupState;
+pub use txn::{
+    record_key as txn_record_key, Completion, EndResult, InitResult, PendingOffset, TxnCoordinator, TxnError,
+    TxnLimits, TxnMetadata, TxnStatus,
+};

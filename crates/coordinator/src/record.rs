@@ -223,7 +223,7 @@ fn no_trailing(v: &Bytes) -> Result<(), RecordError> {
     Ok(())
 }
 
-fn put_str(b: &mut BytesMut, s: &str) {
+pub(crate) fn put_str(b: &mut BytesMut, s: &str) {
     // Strings come from Kafka STRING fields, which are i16-length-prefixed on the wire too.
     let s = &s.as_bytes()[..s.len().min(i16::MAX as usize)];
     b.put_i16(s.len() as i16);
@@ -242,21 +242,21 @@ fn put_bytes(b: &mut BytesMut, v: &Bytes) {
     b.put_slice(v);
 }
 
-fn get_i16(b: &mut Bytes, what: &'static str) -> Result<i16, RecordError> {
+pub(crate) fn get_i16(b: &mut Bytes, what: &'static str) -> Result<i16, RecordError> {
     if b.remaining() < 2 {
         return Err(RecordError::Truncated(what));
     }
     Ok(b.get_i16())
 }
 
-fn get_i32(b: &mut Bytes, what: &'static str) -> Result<i32, RecordError> {
+pub(crate) fn get_i32(b: &mut Bytes, what: &'static str) -> Result<i32, RecordError> {
     if b.remaining() < 4 {
         return Err(RecordError::Truncated(what));
     }
     Ok(b.get_i32())
 }
 
-fn get_i64(b: &mut Bytes, what: &'static str) -> Result<i64, RecordError> {
+pub(crate) fn get_i64(b: &mut Bytes, what: &'static str) -> Result<i64, RecordError> {
     if b.remaining() < 8 {
         return Err(RecordError::Truncated(what));
     }
@@ -272,7 +272,7 @@ fn get_opt_str(b: &mut Bytes, what: &'static str) -> Result<Option<String>, Reco
     get_str(b, what).map(Some)
 }
 
-fn get_str(b: &mut Bytes, what: &'static str) -> Result<String, RecordError> {
+pub(crate) fn get_str(b: &mut Bytes, what: &'static str) -> Result<String, RecordError> {
     let len = usize::try_from(get_i16(b, what)?).map_err(|_| RecordError::Truncated(what))?;
     if b.remaining() < len {
         return Err(RecordError::Truncated(what));

@@ -29,6 +29,8 @@ mod scan;
 mod segment;
 mod storage;
 mod sync;
+mod transactions;
+mod txn_index;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
@@ -58,3 +60,4 @@ pub use producer_state::{
 };
 pub use storage::{OsStorage, Storage, StorageFile};
 pub use sync::SyncPoint;
+pub use transactions::{control_batch, AbortedTxn, ControlType, TxnState, CONTROL_BATCH_ATTRIBUTES};

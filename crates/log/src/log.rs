@@ -16,12 +16,14 @@
 //! Opening and recovery live in `open.rs`, durability in `sync.rs`, deletion in
 //! `retention.rs`, compaction in `cleaner/`.
 
+use crate::batch::BatchesInfo;
 use crate::batch::{batch_size_at, validate_batches, BatchHeader};
 use crate::config::{LogConfig, MAX_APPEND_BYTES};
 use crate::error::LogError;
 use crate::producer_state::{ProducerState, SequenceCheck};
 use crate::segment::Segment;
 use crate::storage::{Storage, StorageFile};
+use crate::transactions::{ControlType, TxnState};
 use bytes::Bytes;
 use std::io::IoSlice;
 use std::path::{Path, PathBuf};
@@ -69,6 +71,8 @@ pub struct Log {
     /// Earliest delete horizon of a tombstone the last cleaning pass kept; a pass is due then
     /// even if nothing new was written.
     pub(crate) tombstone_horizon_ms: Option<i64>,
+    /// Open and aborted transactions (derived from the batches; `txn_index.rs`).
+    pub(crate) txns: TxnState,
 }
 
 impl Log {
@@ -144,6 +148,12 @@ impl Log {
             });
         }
         let info = validate_batches(records, self.config.max_message_bytes)?;
+        // Markers are the transaction coordinator's (`append_marker`), never a client's.
+        if info.batches.iter().any(|h| h.is_control()) {
+            return Err(LogError::InvalidRecord {
+                reason: "control batches are written by the broker only",
+            });
+        }
         if let SequenceCheck::Duplicate(original) = self.producers.check_append(&info.batches)? {
             return Ok(AppendInfo {
                 base_offset: original.base_offset,
@@ -155,6 +165,18 @@ impl Log {
                 is_duplicate: true,
             });
         }
+        self.write_validated(records, &info, now_ms, None)
+    }
+
+    /// Assigns offsets to validated batches and writes them (`append`'s second half; markers
+    /// come through here too, with their control type).
+    pub(crate) fn write_validated(
+        &mut self,
+        records: &[u8],
+        info: &BatchesInfo,
+        now_ms: i64,
+        marker: Option<ControlType>,
+    ) -> Result<AppendInfo, LogError> {
         let base_offset = self.log_end_offset();
         if info.offset_count > u64::from(u32::MAX) {
             return Err(LogError::InvalidOffset {
@@ -205,6 +227,7 @@ impl Log {
             };
             segment.track_batch(&patched, position, interval);
             self.producers.record(&patched, now_ms);
+            self.txns.record(&patched, marker);
             next += h.offset_count();
             position += h.size() as u64;
         }
@@ -260,6 +283,7 @@ impl Log {
         // Kafka's rule: a snapshot per segment, at its base offset, so opening replays at most
         // the active segment.
         self.write_producer_snapshot(false)?;
+        self.write_txn_index()?;
         let written = self.active_mut().write_index_files(&*storage);
         let handles = self.fail_on_io(written)?;
         self.unsynced_index_files.extend(handles);

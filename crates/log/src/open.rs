@@ -7,8 +7,9 @@
 //! incomplete batch and everything after it is truncated away, and later segments
 //! are deleted newest first, so a crash during recovery leaves a state the next
 //! recovery handles the same way. This mirrors Kafka's LogLoader. A cleaner swap
-//! interrupted by the crash is completed first (`cleaner/swap.rs`). Producer state is
-//! rebuilt last, from the recovered batches (`producers.rs`).
+//! interrupted by the crash is completed first (`cleaner/swap.rs`). Producer state and
+//! transaction state are rebuilt last, from the recovered batches (`producers.rs`,
+//! `txn_index.rs`).
 
 use crate::checkpoint::{
     read_checkpoint, take_clean_shutdown, LOG_START_OFFSET_FILE, RECOVERY_POINT_FILE, TEMP_SUFFIX,
@@ -20,6 +21,7 @@ use crate::log::Log;
 use crate::producer_state::ProducerState;
 use crate::segment::{segment_path, Segment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use crate::storage::{OsStorage, Storage};
+use crate::txn_index::TXN_INDEX_SUFFIX;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -121,6 +123,7 @@ impl Log {
             producers: ProducerState::new(config.max_producers, config.producer_id_expiration_ms),
             first_dirty_offset: 0,
             tombstone_horizon_ms: None,
+            txns: Default::default(),
         };
         let first_base = log.segments.first().map(|s| s.base_offset);
         let leo = log.segments.last().map(|s| s.next_offset);
@@ -139,6 +142,7 @@ impl Log {
         log.recovery_point = log.log_end_offset();
         log.load_producer_state(now_ms)?;
         log.load_cleaner_checkpoint(now_ms)?;
+        log.load_txn_state()?;
         tracing::info!(dir = %dir.display(), clean, log_start_offset = log.log_start_offset, log_end_offset = log.log_end_offset(), segments = log.segments.len(), "opened log");
         Ok(log)
     }
@@ -183,7 +187,7 @@ fn discover_segments(storage: &dyn Storage, dir: &Path) -> Result<Vec<i64>, LogE
     let names = storage.list_dir(dir).map_err(|e| LogError::io(dir, e))?;
     let bases: BTreeSet<i64> = names.iter().filter_map(|n| parse_segment_name(n, LOG_SUFFIX)).collect();
     for name in &names {
-        let orphan_index = [INDEX_SUFFIX, TIME_INDEX_SUFFIX]
+        let orphan_index = [INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]
             .iter()
             .any(|sfx| parse_segment_name(name, sfx).is_some_and(|b| !bases.contains(&b)));
         if orphan_index || name.ends_with(TEMP_SUFFIX) {
@@ -199,7 +203,7 @@ fn discover_segments(storage: &dyn Storage, dir: &Path) -> Result<Vec<i64>, LogE
 fn delete_segments_newest_first(storage: &dyn Storage, dir: &Path, bases: &[i64]) -> Result<(), LogError> {
     for &base in bases.iter().rev() {
         tracing::warn!(dir = %dir.display(), base_offset = base, "deleting segment after the recovered end of the log");
-        for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX] {
+        for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX, LOG_SUFFIX] {
             let path = segment_path(dir, base, suffix);
             match storage.remove(&path) {
                 Ok(()) => {}

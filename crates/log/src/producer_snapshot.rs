@@ -112,7 +112,8 @@ pub(crate) fn decode(bytes: &[u8], max_producers: usize, expiration_ms: i64) -> 
         let producer_epoch = r.i16()?;
         let last_append_ms = r.i64()?;
         let n = usize::from(r.take::<1>()?[0]);
-        if n == 0 || n > BATCHES_PER_PRODUCER {
+        // 0: known only by its epoch (a transaction marker moved it and cleared its batches).
+        if n > BATCHES_PER_PRODUCER {
             return None;
         }
         let mut batches = VecDeque::with_capacity(n);

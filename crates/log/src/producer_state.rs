@@ -14,8 +14,8 @@
 //!
 //! The state is derived data: `record` is applied to every batch that reaches the log, live or
 //! while rebuilding from segment headers on open (`producer_recovery.rs`), so the same log
-//! always yields the same state. Pure and deterministic: time is passed in. Transactions (ongoing
-//! transaction first offsets, coordinator epochs) are not tracked yet; the entry is where they go.
+//! always yields the same state. Pure and deterministic: time is passed in. Transaction markers move
+//! only the epoch; open and aborted transactions are tracked in `transactions.rs`.
 
 use crate::batch::BatchHeader;
 use crate::error::LogError;
@@ -187,6 +187,27 @@ impl ProducerState {
         if h.producer_id < 0 {
             return;
         }
+        let is_new = !self.producers.contains_key(&h.producer_id);
+        if h.is_control() {
+            // A transaction marker carries no sequence; it only moves the epoch forward (an abort
+            // after a timeout or a fencing bumps it), fencing the older one here — also for a
+            // producer that never wrote here, whose late batch would otherwise open a
+            // transaction no marker ever ends.
+            let entry = self.producers.entry(h.producer_id).or_insert_with(|| ProducerEntry {
+                producer_epoch: h.producer_epoch,
+                batches: VecDeque::with_capacity(BATCHES_PER_PRODUCER),
+                last_append_ms: now_ms,
+            });
+            if h.producer_epoch > entry.producer_epoch {
+                entry.producer_epoch = h.producer_epoch;
+                entry.batches.clear();
+            }
+            entry.last_append_ms = entry.last_append_ms.max(now_ms);
+            if is_new && self.producers.len() > self.max_producers {
+                self.evict_least_recent(Some(h.producer_id));
+            }
+            return;
+        }
         let meta = BatchMetadata {
             first_sequence: h.base_sequence,
             last_sequence: last_sequence(h.base_sequence, h.last_offset_delta),
@@ -194,7 +215,6 @@ impl ProducerState {
             last_offset: h.last_offset(),
             max_timestamp: h.max_timestamp,
         };
-        let is_new = !self.producers.contains_key(&h.producer_id);
         let entry = self.producers.entry(h.producer_id).or_insert_with(|| ProducerEntry {
             producer_epoch: h.producer_epoch,
             batches: VecDeque::with_capacity(BATCHES_PER_PRODUCER),

@@ -195,7 +195,9 @@ impl Segment {
     /// Removes the segment's files; the `.log` last so a crash midway leaves a
     /// segment whose indexes are merely rebuilt.
     pub(crate) fn delete_files(&self, storage: &dyn Storage) -> Result<(), LogError> {
-        for path in [&self.index_path, &self.time_index_path] {
+        let dir = self.log_path.parent().unwrap_or(Path::new(""));
+        let txn_index_path = segment_path(dir, self.base_offset, crate::txn_index::TXN_INDEX_SUFFIX);
+        for path in [&self.index_path, &self.time_index_path, &txn_index_path] {
             match storage.remove(path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -118,6 +118,12 @@ pub struct ServeSettings {
     /// group.max.session.timeout.ms [default: 1800000]
     #[arg(long, env = "WHARF_GROUP_MAX_SESSION_TIMEOUT_MS")]
     pub group_max_session_timeout_ms: Option<i32>,
+    /// transaction.max.timeout.ms: the longest transaction.timeout.ms a producer may ask for [default: 900000]
+    #[arg(long, env = "WHARF_TRANSACTION_MAX_TIMEOUT_MS")]
+    pub transaction_max_timeout_ms: Option<i32>,
+    /// transactional.id.expiration.ms: a transactional id unused this long (no transaction open) is forgotten [default: 604800000]
+    #[arg(long, env = "WHARF_TRANSACTIONAL_ID_EXPIRATION_MS")]
+    pub transactional_id_expiration_ms: Option<i64>,
     /// group.consumer.session.timeout.ms, for KIP-848 (group.protocol=consumer) members [default: 45000]
     #[arg(long, env = "WHARF_GROUP_CONSUMER_SESSION_TIMEOUT_MS")]
     pub group_consumer_session_timeout_ms: Option<i32>,
@@ -181,6 +187,8 @@ impl ServeSettings {
             offset_metadata_max_bytes,
             group_min_session_timeout_ms,
             group_max_session_timeout_ms,
+            transaction_max_timeout_ms,
+            transactional_id_expiration_ms,
             group_consumer_session_timeout_ms,
             group_consumer_heartbeat_interval_ms,
             offsets_retention_minutes,
@@ -245,6 +253,8 @@ impl ServeSettings {
         set!(self.offset_metadata_max_bytes => g.max_offset_metadata_bytes);
         set!(self.group_min_session_timeout_ms => g.min_session_timeout_ms);
         set!(self.group_max_session_timeout_ms => g.max_session_timeout_ms);
+        set!(self.transaction_max_timeout_ms => c.txn_limits.max_timeout_ms);
+        set!(self.transactional_id_expiration_ms => c.txn_limits.transactional_id_expiration_ms);
         set!(self.group_consumer_session_timeout_ms => g.consumer_session_timeout_ms);
         set!(self.group_consumer_heartbeat_interval_ms => g.consumer_heartbeat_interval_ms);
         if let Some(minutes) = self.offsets_retention_minutes {

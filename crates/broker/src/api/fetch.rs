@@ -4,8 +4,13 @@
 //! fetch.max.bytes) and each partition's partition_max_bytes, except that the first batch of the
 //! first partition with data is returned whole even when larger, so a consumer is never stuck.
 //! An empty partition carries empty records, not null (librdkafka logs "invalid MessageSetSize
-//! -1" on null). With a single replica the high watermark is the log end offset, and with no
-//! transactions the last stable offset equals it, so read_committed reads the same.
+//! -1" on null). With a single replica the high watermark is the log end offset. The last stable
+//! offset is the high watermark unless a transaction is open in the partition (then the first
+//! offset of the earliest open one), so on a topic that never saw a transaction read_committed
+//! — librdkafka's default — reads exactly what read_uncommitted does. read_committed answers
+//! stop below the last stable offset and list the aborted transactions overlapping the batches
+//! returned, which
+//! the client uses to drop their records.
 //!
 //! Long poll: when less than min_bytes is available the fetch parks until an append to one of its
 //! partitions (a watch on the log end offset, not a timer) or max_wait_ms; parked fetches are
@@ -17,10 +22,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::select_all;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::fetch_response::{AbortedTransaction, FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ProducerId, TopicName};
 use kafka_protocol::ResponseError;
 use uuid::Uuid;
+use wharf_log::{batch_size_at, BatchHeader};
 
 use crate::broker::{now_ms, Broker};
 use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
@@ -175,7 +181,24 @@ fn read(plan: &Plan) -> (FetchResponse, usize, bool) {
                     let limit = remaining.min(w.partition_max_bytes.max(0) as usize);
                     let log = p.log();
                     let (start, end) = (log.log_start_offset(), log.log_end_offset());
-                    let res = log.read(w.fetch_offset, limit, total == 0, end);
+                    let stable = log.last_stable_offset();
+                    // read_committed never reads at or past the last stable offset (KIP-98).
+                    let upper = if plan.read_committed { stable } else { end };
+                    let res = log.read(w.fetch_offset, limit, total == 0, upper);
+                    let read_end = res
+                        .as_ref()
+                        .map_or(w.fetch_offset, |r| end_of_batches(r, w.fetch_offset));
+                    let aborted = plan.read_committed.then(|| {
+                        log.txn_state()
+                            .aborted_overlapping(w.fetch_offset, read_end)
+                            .into_iter()
+                            .map(|a| {
+                                AbortedTransaction::default()
+                                    .with_producer_id(ProducerId(a.producer_id))
+                                    .with_first_offset(a.first_offset)
+                            })
+                            .collect()
+                    });
                     drop(log);
                     match res {
                         Ok(records) => {
@@ -183,9 +206,9 @@ fn read(plan: &Plan) -> (FetchResponse, usize, bool) {
                             PartitionData::default()
                                 .with_partition_index(w.index)
                                 .with_high_watermark(end)
-                                .with_last_stable_offset(end)
+                                .with_last_stable_offset(stable)
                                 .with_log_start_offset(start)
-                                .with_aborted_transactions(plan.read_committed.then(Vec::new))
+                                .with_aborted_transactions(aborted)
                                 .with_preferred_read_replica(BrokerId(-1))
                                 .with_records(Some(records))
                         }
@@ -193,7 +216,7 @@ fn read(plan: &Plan) -> (FetchResponse, usize, bool) {
                             errored = true;
                             empty_partition(w.index, log_error(&e))
                                 .with_high_watermark(end)
-                                .with_last_stable_offset(end)
+                                .with_last_stable_offset(stable)
                                 .with_log_start_offset(start)
                         }
                     }
@@ -209,6 +232,23 @@ fn read(plan: &Plan) -> (FetchResponse, usize, bool) {
         );
     }
     (FetchResponse::default().with_responses(topics), total, errored)
+}
+
+/// One past the last offset of the last whole batch in `records` (`from` if there is none): the
+/// aborted transactions a read_committed answer lists are those overlapping what it returns.
+fn end_of_batches(records: &[u8], from: i64) -> i64 {
+    let mut end = from;
+    let mut at = 0usize;
+    while let Some(size) = batch_size_at(&records[at..]) {
+        if let Ok(h) = BatchHeader::parse(&records[at..]) {
+            end = end.max(h.last_offset() + 1);
+        }
+        at += size;
+        if at >= records.len() {
+            break;
+        }
+    }
+    end
 }
 
 fn empty_partition(index: i32, code: ResponseError) -> PartitionData {

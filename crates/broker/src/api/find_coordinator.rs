@@ -1,6 +1,6 @@
-//! FindCoordinator (key 10): this single broker coordinates every group. v4+ batches keys
-//! (KIP-699). Only key type 0 (group) is served; transactions are not implemented, so any other
-//! key type is INVALID_REQUEST, as Kafka answers an unknown coordinator type.
+//! FindCoordinator (key 10): this single broker coordinates every group (key type 0) and every
+//! transactional id (key type 1). v4+ batches keys (KIP-699). Any other key type is
+//! INVALID_REQUEST, as Kafka answers an unknown coordinator type.
 
 use std::sync::Arc;
 
@@ -14,11 +14,13 @@ use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
 
 /// FindCoordinator key_type of a consumer group.
 pub const KEY_TYPE_GROUP: i8 = 0;
+/// FindCoordinator key_type of a transactional id.
+pub const KEY_TYPE_TRANSACTION: i8 = 1;
 
 pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: FindCoordinatorRequest) -> Result<Answer, CloseReason> {
     let (host, port) = broker.advertised();
     let node_id = BrokerId(broker.config.node_id);
-    let error = if req.key_type == KEY_TYPE_GROUP {
+    let error = if matches!(req.key_type, KEY_TYPE_GROUP | KEY_TYPE_TRANSACTION) {
         0
     } else {
         ResponseError::InvalidRequest.code()

@@ -1,4 +1,4 @@
-//! ListOffsets (key 2): earliest (-2), latest (-1), max timestamp (-3, KIP-734), earliest local
+//! ListOffsets (key 2): earliest (-2), latest (-1; the last stable offset for read_committed), max timestamp (-3, KIP-734), earliest local
 //! (-4, KIP-405, the same as earliest without tiered storage), and by timestamp.
 //!
 //! A timestamp lookup answers the first record whose timestamp is >= the target, exact to the
@@ -31,6 +31,8 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ListOffsetsReques
         )));
     }
     let version = ctx.api_version;
+    // isolation_level exists from v2 on; read_committed's latest offset is the last stable one.
+    let read_committed = version >= 2 && req.isolation_level == 1;
     let topics = req
         .topics
         .into_iter()
@@ -46,7 +48,7 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ListOffsetsReques
                             .with_error_code(ResponseError::UnknownTopicOrPartition.code())
                             .with_timestamp(-1)
                             .with_offset(-1),
-                        Some(part) => match lookup(&part, p.timestamp) {
+                        Some(part) => match lookup(&part, p.timestamp, read_committed) {
                             // leader_epoch exists from v4 on; the codec refuses it earlier.
                             Ok((offset, timestamp)) => base
                                 .with_offset(offset)
@@ -66,9 +68,10 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ListOffsetsReques
 }
 
 /// (offset, timestamp) answered for one partition.
-fn lookup(p: &Partition, timestamp: i64) -> Result<(i64, i64), ResponseError> {
+fn lookup(p: &Partition, timestamp: i64, read_committed: bool) -> Result<(i64, i64), ResponseError> {
     let log = p.log();
     match timestamp {
+        LATEST_TIMESTAMP if read_committed => Ok((log.last_stable_offset(), -1)),
         LATEST_TIMESTAMP => Ok((log.log_end_offset(), -1)),
         EARLIEST_TIMESTAMP | EARLIEST_LOCAL_TIMESTAMP => Ok((log.log_start_offset(), -1)),
         MAX_TIMESTAMP => {

@@ -8,6 +8,9 @@
 //! Idempotent batches are checked by the log (wharf_log::ProducerState): a retried batch is
 //! answered with its original base offset and written once; a sequence gap gets
 //! OUT_OF_ORDER_SEQUENCE_NUMBER and an older epoch INVALID_PRODUCER_EPOCH for that partition.
+//! A transactional batch is written only inside an ongoing transaction that added the partition
+//! (KIP-890's verification): otherwise INVALID_TXN_STATE (or INVALID_PRODUCER_ID_MAPPING,
+//! INVALID_PRODUCER_EPOCH), so no stray batch can open a transaction nothing will end.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,11 +19,13 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
+use wharf_coordinator::TxnError;
+use wharf_log::BatchHeader;
 
 use crate::backlog;
 use crate::broker::{now_ms, Broker};
 use crate::dispatch::{encode, Answer, CloseReason, RequestContext};
-use crate::errors::log_error;
+use crate::errors::{log_error, txn_error};
 use crate::partition::Partition;
 use crate::quota::QuotaKind;
 
@@ -42,6 +47,27 @@ fn partition_error(index: i32, code: ResponseError, message: Option<String>) -> 
         .with_log_append_time_ms(-1)
         .with_log_start_offset(-1)
         .with_error_message(message.map(StrBytes::from_string))
+}
+
+/// A transactional batch must belong to an ongoing transaction that added this partition
+/// (`TxnCoordinator::verify_partition`); the code to answer if not. Other batches pass.
+fn unverified_transactional(broker: &Broker, partition: &Partition, records: &[u8]) -> Option<ResponseError> {
+    let h = BatchHeader::parse(records).ok()?;
+    if !h.is_transactional() || h.producer_id < 0 {
+        return None;
+    }
+    let (topic, index) = (&partition.topic, partition.index);
+    let (checked, _) = broker.transactions.with(|inner, _| {
+        inner
+            .coordinator
+            .verify_partition(h.producer_id, h.producer_epoch, topic, index)
+    });
+    match checked {
+        Ok(()) => None,
+        // As the partition itself answers an older epoch (Kafka since 2.7).
+        Err(TxnError::ProducerFenced { .. }) => Some(ResponseError::InvalidProducerEpoch),
+        Err(e) => Some(txn_error(&e, true)),
+    }
 }
 
 pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ProduceRequest) -> Result<Answer, CloseReason> {
@@ -85,6 +111,10 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ProduceRequest) -
                     ResponseError::CorruptMessage,
                     Some("no record batches".into()),
                 ));
+                continue;
+            }
+            if let Some(code) = unverified_transactional(broker, &partition, &records) {
+                parts.push(partition_error(pd.index, code, None));
                 continue;
             }
             let reference = policy.as_ref().and_then(|p| {
