@@ -27,6 +27,7 @@ use crate::open::parse_segment_name;
 use crate::segment::Segment;
 use crate::segment::{segment_path, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use crate::storage::Storage;
+use crate::txn_index::TXN_INDEX_SUFFIX;
 use std::path::{Path, PathBuf};
 
 const CLEANED_SUFFIX: &str = "cleaned";
@@ -67,7 +68,8 @@ fn remove_if_present(storage: &dyn Storage, path: &Path) -> Result<(), LogError>
 /// `{base}.log` for the atomic rename over it), then renames the swap file into place.
 fn finish_swap(storage: &dyn Storage, dir: &Path, replaced: &[i64], base: i64, end: i64) -> Result<(), LogError> {
     for &old in replaced.iter().rev().filter(|b| (base..end).contains(*b)) {
-        for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX, LOG_SUFFIX] {
+        // The .txnindex goes too: derived data, and the merged output's no longer matches.
+        for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX, LOG_SUFFIX] {
             if old != base || suffix != LOG_SUFFIX {
                 remove_if_present(storage, &segment_path(dir, old, suffix))?;
             }
