@@ -6,6 +6,7 @@
 // invariant, allowed where it stands.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod alloc;
 pub mod api;
 pub mod backlog;
 pub mod broker;

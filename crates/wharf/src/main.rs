@@ -9,7 +9,6 @@
 // invariant, allowed where it stands.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-mod alloc;
 mod consume;
 mod datetime;
 mod group;
@@ -30,9 +29,9 @@ use wharf_broker::Server;
 
 use crate::settings::ServeSettings;
 
-/// Very large allocations never abort the process: see alloc.rs.
+/// Very large allocations never abort the process: see wharf_broker::alloc.
 #[global_allocator]
-static GLOBAL: alloc::BrokerAllocator = alloc::BrokerAllocator;
+static GLOBAL: wharf_broker::alloc::BrokerAllocator = wharf_broker::alloc::BrokerAllocator;
 
 #[derive(Parser)]
 #[command(name = "wharf", version, about = "A Kafka-protocol message broker in one binary")]

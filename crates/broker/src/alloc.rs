@@ -1,5 +1,6 @@
-//! The process allocator: the system allocator, except that very large allocations are served by
-//! `mmap(MAP_NORESERVE)` so that asking for them never aborts the broker.
+//! The process allocator for the `wharf` binary (and the fuzz targets): the system allocator,
+//! except that very large allocations are served by `mmap(MAP_NORESERVE)` so that asking for
+//! them never aborts the broker. Installed with `#[global_allocator]` by the binaries, not here.
 //!
 //! Why: the `kafka-protocol` 0.18 request decoders size a `Vec` from an array length read off the
 //! wire before reading any element (`Vec::with_capacity(n)`, upstream issue kafka-protocol-rs #152,
