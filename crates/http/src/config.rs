@@ -30,6 +30,31 @@ pub struct HttpLimits {
     pub member_idle_ms: u64,
     /// Server-Sent Events streams open at once. Past it: 429.
     pub sse_streams_max: usize,
+    /// Push subscriptions that exist at once (each runs a task per partition of its topic).
+    /// Past it: 429 THROTTLING_QUOTA_EXCEEDED.
+    pub subscriptions_max: usize,
+    /// Largest `batch_size` a subscription may ask for: records in one webhook request.
+    /// 1,000 small JSON records stay well under a megabyte of request body. Past it: 400.
+    pub push_batch_records_max: usize,
+    /// Longest `linger_ms`: how long delivery waits to fill a batch. Past it: 400.
+    pub push_linger_ms_max: u64,
+    /// Largest `max_attempts` per batch and per record. Past it: 400.
+    pub push_attempts_max: u32,
+    /// Largest `max_backoff_ms` (and `initial_backoff_ms`): the longest pause between two
+    /// attempts. Ten minutes; past it: 400.
+    pub push_backoff_ms_max: u64,
+    /// Longest webhook URL. Past it: 400.
+    pub push_url_bytes_max: usize,
+    /// Longest signing secret. Past it: 400 (an empty secret is refused too).
+    pub push_secret_bytes_max: usize,
+    /// How long connecting to a webhook may take before the attempt counts as failed.
+    pub push_connect_timeout_ms: u64,
+    /// How long one webhook request may take in total (connect, send, answer) before the
+    /// attempt counts as failed.
+    pub push_request_timeout_ms: u64,
+    /// Bytes of a webhook's answer read at most (kept in `last_error` when it failed); the rest
+    /// is dropped with the connection.
+    pub push_response_bytes_max: usize,
 }
 
 impl Default for HttpLimits {
@@ -43,6 +68,16 @@ impl Default for HttpLimits {
             members_max: 1_000,
             member_idle_ms: 300_000,
             sse_streams_max: 1_000,
+            subscriptions_max: 100,
+            push_batch_records_max: 1_000,
+            push_linger_ms_max: 60_000,
+            push_attempts_max: 100,
+            push_backoff_ms_max: 600_000,
+            push_url_bytes_max: 2_048,
+            push_secret_bytes_max: 256,
+            push_connect_timeout_ms: 5_000,
+            push_request_timeout_ms: 30_000,
+            push_response_bytes_max: 64 << 10,
         }
     }
 }
@@ -55,6 +90,14 @@ impl HttpLimits {
             ("http.fetch.records.max", self.fetch_records_max),
             ("http.members.max", self.members_max),
             ("http.sse.streams.max", self.sse_streams_max),
+            ("http.subscriptions.max", self.subscriptions_max),
+            ("http.push.batch.records.max", self.push_batch_records_max),
+            ("http.push.url.bytes.max", self.push_url_bytes_max),
+            ("http.push.secret.bytes.max", self.push_secret_bytes_max),
+            ("http.push.connect.timeout.ms", self.push_connect_timeout_ms as usize),
+            ("http.push.request.timeout.ms", self.push_request_timeout_ms as usize),
+            ("http.push.response.bytes.max", self.push_response_bytes_max),
+            ("http.push.attempts.max", self.push_attempts_max as usize),
         ];
         for (name, v) in positive {
             if v == 0 {

@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod local;
 pub mod members;
+pub mod push;
 pub mod records;
 pub mod routes;
 pub mod server;

@@ -148,28 +148,61 @@ pub fn build_batch(records: &[Row<'_>], now_ms: i64) -> Result<Bytes, ApiError> 
             r
         })
         .collect();
+    encode_batch(&encoded)
+}
+
+/// One uncompressed v2 batch of `records` (built with `plain_record`).
+pub fn encode_batch(records: &[Record]) -> Result<Bytes, ApiError> {
     let mut out = BytesMut::new();
     let options = RecordEncodeOptions {
         version: 2,
         compression: Compression::None,
     };
-    RecordBatchEncoder::encode(&mut out, &encoded, &options)
+    RecordBatchEncoder::encode(&mut out, records, &options)
         .map_err(|e| ApiError::invalid(format!("cannot encode the records: {e:#}")))?;
     Ok(out.freeze())
 }
 
 /// The data records of fetched batches at or after `from`, at most `max`, shown in `format`,
-/// and the offset to fetch next: after the last record returned, or past every batch read
-/// when none was cut short (so a batch holding only a transaction marker is stepped over).
-/// Control records are skipped, as Kafka consumers skip them.
+/// and the offset to fetch next (see `decode_records`).
 pub fn decode_fetched(
     topic: &str,
     partition: i32,
-    mut records: Bytes,
+    records: Bytes,
     from: i64,
     max: usize,
     format: Format,
 ) -> Result<(Vec<RecordJson>, i64), ApiError> {
+    let (raw, next) = decode_records(records, from, max)?;
+    Ok((
+        raw.iter().map(|r| show_record(topic, partition, r, format)).collect(),
+        next,
+    ))
+}
+
+/// One stored record as the gateway shows it (headers as text).
+pub fn show_record(topic: &str, partition: i32, r: &Record, format: Format) -> RecordJson {
+    RecordJson {
+        topic: topic.to_owned(),
+        partition,
+        offset: r.offset,
+        timestamp: r.timestamp,
+        key: show(format, r.key.as_ref()),
+        value: show(format, r.value.as_ref()),
+        headers: r
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), show(Format::Text, v.as_ref())))
+            .collect(),
+    }
+}
+
+/// The data records of fetched batches at or after `from`, at most `max`, as stored (push
+/// delivery keeps the bytes for the dead-letter topic), and the offset to fetch next: after the
+/// last record returned, or past every batch read when none was cut short (so a batch holding
+/// only a transaction marker is stepped over). Control records are skipped, as Kafka consumers
+/// skip them.
+pub fn decode_records(mut records: Bytes, from: i64, max: usize) -> Result<(Vec<Record>, i64), ApiError> {
     let mut out = Vec::new();
     let mut next = from;
     while out.len() < max {
@@ -191,19 +224,7 @@ pub fn decode_fetched(
             if r.control {
                 continue;
             }
-            out.push(RecordJson {
-                topic: topic.to_owned(),
-                partition,
-                offset: r.offset,
-                timestamp: r.timestamp,
-                key: show(format, r.key.as_ref()),
-                value: show(format, r.value.as_ref()),
-                headers: r
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), show(Format::Text, v.as_ref())))
-                    .collect(),
-            });
+            out.push(r);
         }
         if let Ok((_, last)) = wharf_client::batches::batch_offsets(&batch) {
             next = next.max(last + 1);

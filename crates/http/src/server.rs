@@ -12,6 +12,7 @@ use wharf_broker::broker::Broker;
 use crate::config::HttpConfig;
 use crate::local::LocalClient;
 use crate::members::Members;
+use crate::push::Subscriptions;
 use crate::records::Partitioner;
 use crate::routes;
 use crate::state::{AppState, Shared};
@@ -25,6 +26,8 @@ pub enum HttpError {
     Config(String),
     #[error("cannot listen for HTTP on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot load the push subscriptions: {0}")]
+    Subscriptions(#[from] crate::push::store::StoreError),
 }
 
 /// A running gateway.
@@ -36,7 +39,7 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    /// Binds `config.listen` and starts serving.
+    /// Binds `config.listen`, starts the stored push subscriptions and starts serving.
     pub async fn start(broker: Arc<Broker>, config: HttpConfig, listen: SocketAddr) -> Result<HttpServer, HttpError> {
         config.limits.validate().map_err(HttpError::Config)?;
         let listener = TcpListener::bind(listen)
@@ -45,9 +48,12 @@ impl HttpServer {
         let local_addr = listener
             .local_addr()
             .map_err(|source| HttpError::Bind { addr: listen, source })?;
+        let client = LocalClient::new(Arc::clone(&broker), CLIENT_ID);
+        let subscriptions = Subscriptions::open(client.clone(), config.limits.clone(), &broker.config.data_dir).await?;
         let state = AppState {
             inner: Arc::new(Shared {
-                client: LocalClient::new(broker, CLIENT_ID),
+                client,
+                subscriptions,
                 sse_streams: Arc::new(Semaphore::new(config.limits.sse_streams_max)),
                 limits: config.limits,
                 partitioner: Partitioner::new(),
@@ -73,7 +79,9 @@ impl HttpServer {
     }
 
     /// Stops accepting and waits for requests in flight (bounded by `grace`).
+    /// Push delivery stops first, so no webhook call outlives the gateway.
     pub async fn shutdown(self, grace: std::time::Duration) {
+        self.state.subscriptions.shutdown().await;
         let _ = self.stop.send(true);
         let mut task = self.task;
         if tokio::time::timeout(grace, &mut task).await.is_err() {

@@ -1,11 +1,12 @@
 //! What every HTTP handler shares: the in-process Kafka client, the limits, the partitioner
-//! and the group members created over HTTP.
+//! the group members created over HTTP and the push subscriptions.
 
 use std::sync::Arc;
 
 use crate::config::HttpLimits;
 use crate::local::LocalClient;
 use crate::members::Members;
+use crate::push::Subscriptions;
 use crate::records::Partitioner;
 
 #[derive(Clone)]
@@ -20,6 +21,8 @@ pub struct Shared {
     pub members: Arc<Members>,
     /// Open Server-Sent Events streams (HttpLimits::sse_streams_max).
     pub sse_streams: Arc<tokio::sync::Semaphore>,
+    /// Push subscriptions and their delivery tasks.
+    pub subscriptions: Arc<Subscriptions>,
 }
 
 impl std::ops::Deref for AppState {

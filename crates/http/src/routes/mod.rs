@@ -8,6 +8,7 @@ pub mod groups;
 pub mod health;
 pub mod openapi;
 pub mod produce;
+pub mod subscriptions;
 pub mod topics;
 
 use axum::extract::DefaultBodyLimit;
@@ -40,7 +41,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/groups/{group}/members/{member}/commit", post(groups::commit))
         // metrics: GET /metrics is added here (helper branch `metrics`).
         // console: the web console's routes are merged here (helper branch `console`).
-        // push: /v1/subscriptions routes are merged here (helper branch `push`).
+        .route(
+            "/v1/subscriptions",
+            get(subscriptions::list).post(subscriptions::create),
+        )
+        .route(
+            "/v1/subscriptions/{name}",
+            get(subscriptions::get).delete(subscriptions::delete),
+        )
+        .route("/v1/subscriptions/{name}/pause", post(subscriptions::pause))
+        .route("/v1/subscriptions/{name}/resume", post(subscriptions::resume))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_bytes_max))
         .with_state(state)

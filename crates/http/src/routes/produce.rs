@@ -19,7 +19,7 @@ use wharf_broker::broker::now_ms;
 
 use crate::body;
 use crate::error::{codes, ApiError};
-use crate::local::versions;
+use crate::local::{versions, LocalClient};
 use crate::records::{build_batch, encode_key, encode_value, Format, ProduceRecord, Row};
 use crate::routes::topics::partition_count;
 use crate::state::AppState;
@@ -89,13 +89,23 @@ pub async fn send(
     by_partition: &IndexMap<i32, Vec<Row<'_>>>,
 ) -> Result<IndexMap<i32, i64>, ApiError> {
     let now = now_ms();
-    let mut data = Vec::with_capacity(by_partition.len());
+    let mut batches = IndexMap::with_capacity(by_partition.len());
     for (p, rows) in by_partition {
-        data.push(
-            PartitionProduceData::default()
-                .with_index(*p)
-                .with_records(Some(build_batch(rows, now)?)),
-        );
+        batches.insert(*p, build_batch(rows, now)?);
+    }
+    send_batches(&s.client, topic, batches).await
+}
+
+/// Produces one encoded batch per partition (acks=all); returns each partition's base offset.
+pub async fn send_batches(
+    client: &LocalClient,
+    topic: &str,
+    batches: IndexMap<i32, Bytes>,
+) -> Result<IndexMap<i32, i64>, ApiError> {
+    let sent = batches.len();
+    let mut data = Vec::with_capacity(sent);
+    for (p, batch) in batches {
+        data.push(PartitionProduceData::default().with_index(p).with_records(Some(batch)));
     }
     let request = ProduceRequest::default()
         .with_acks(ACKS_ALL)
@@ -103,7 +113,7 @@ pub async fn send(
         .with_topic_data(vec![TopicProduceData::default()
             .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
             .with_partition_data(data)]);
-    let response: ProduceResponse = s.client.call(ApiKey::Produce, versions::PRODUCE, &request).await?;
+    let response: ProduceResponse = client.call(ApiKey::Produce, versions::PRODUCE, &request).await?;
     let mut offsets = IndexMap::new();
     let mut failed: Option<ApiError> = None;
     for t in &response.responses {
@@ -132,7 +142,7 @@ pub async fn send(
         }
         return Err(e);
     }
-    if offsets.len() != by_partition.len() {
+    if offsets.len() != sent {
         return Err(ApiError::new(
             codes::UNKNOWN_SERVER_ERROR,
             "Produce answered fewer partitions than sent",
