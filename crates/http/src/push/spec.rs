@@ -272,7 +272,8 @@ mod tests {
     #[test]
     fn validate_secret_attempts_backoff_and_names_are_bounded() {
         let limits = HttpLimits::default();
-        let cases: Vec<Box<dyn Fn(&mut SubscriptionSpec)>> = vec![
+        type Change = Box<dyn Fn(&mut SubscriptionSpec)>;
+        let cases: Vec<Change> = vec![
             Box::new(|s| s.secret.clear()),
             Box::new(|s| s.secret = "x".repeat(257)),
             Box::new(|s| s.max_attempts = 0),
