@@ -7,9 +7,10 @@ partition; after it stops, orders placed meanwhile are received exactly once on 
 older), and the group's committed offsets equal the log end offsets. (fanout) B, C and D, each its
 own group, each receive every event exactly once, in offset order per partition; a group E added
 later with auto.offset.reset=earliest receives the whole history first and then the new events,
-exactly once. (signup) with an e-mail worker and an SMS worker running, `sign_up` returns without
-waiting for the broker (its latency is printed, not asserted); every delivery succeeds and each
-worker handles every registration exactly once. Each example's main.py also runs as a person would
+exactly once. (signup) users signing up over HTTP through the registration service (which writes
+via Wharf's HTTP API; its latency is printed, not asserted) are each mailed exactly once by the
+pulling e-mail worker and texted at least once by the SMS worker Wharf pushes to, after which the
+SMS group's offsets stand at the end of the topic. Each example's main.py also runs as a person would
 run it and reports success.
 
 Every consumer here is the only member of its group, so no rebalance can re-deliver a record and
@@ -36,11 +37,10 @@ for example in ("orders-inventory", "fanout", "signup"):
 from downstream import run_subscriber  # noqa: E402
 from inventory_service import INVENTORY_GROUP, run_inventory  # noqa: E402
 from order_service import ORDERS_PARTITIONS, ORDERS_TOPIC, create_orders_topic, make_producer, place_orders, sample_orders  # noqa: E402
-from signup import create_signups_topic, sign_up  # noqa: E402
-from signup import make_producer as make_signup_producer  # noqa: E402
+from signup import SIGNUPS_PARTITIONS, SIGNUPS_TOPIC, SignupService, create_signups_topic, post_signup  # noqa: E402
 from upstream import create_events_topic, publish_events, sample_events  # noqa: E402
 from upstream import make_producer as make_events_producer  # noqa: E402
-from workers import run_email_worker, run_sms_worker  # noqa: E402
+from workers import SMS_GROUP, run_email_worker, run_sms_worker  # noqa: E402
 
 WAIT_S = 30.0
 # After a consumer has everything expected, keep it polling this long so a duplicate would arrive.
@@ -187,39 +187,48 @@ def test_fanout_each_group_gets_every_event_and_late_group_gets_history(broker):
     assert Counter(r.event.event_id for r in e_history) == Counter(e.event_id for e in history), "E got the full history"
 
 
-def test_signup_returns_at_once_and_each_worker_handles_every_registration_once(broker):
-    create_signups_topic(broker.bootstrap)
-    workers = {"email": Background(run_email_worker, broker.bootstrap), "sms": Background(run_sms_worker, broker.bootstrap)}
-    running = list(workers.values())
-    producer = make_signup_producer(broker.bootstrap)
-    failures: list[str] = []
-    users, took_us = [], []
+def test_signup_service_email_pull_exactly_once_and_sms_push_every_user(broker):
+    create_signups_topic(broker.http_url)
+    service = SignupService(broker.http_url)
+    email = Background(run_email_worker, broker.bootstrap)
+    sms = Background(run_sms_worker, broker.http_url)
+    running = [email, sms]
+    users, took_ms = [], []
     try:
-        wait_until(lambda: all(w.ready.is_set() for w in running), "workers assigned", running)
-        for n in range(500):
+        wait_until(lambda: all(w.ready.is_set() for w in running), "e-mail worker assigned, SMS subscribed", running)
+        for n in range(200):
             started = time.perf_counter()
-            users.append(sign_up(producer, f"person{n}@example.com", f"+1555{n:07d}", failures))
-            took_us.append((time.perf_counter() - started) * 1e6)
-        print(f"\nsign_up took median {statistics.median(took_us):.0f} us, max {max(took_us):.0f} us over {len(users)} calls")
-        assert producer.flush(WAIT_S) == 0
-        assert failures == []
-        wait_until(lambda: all(len(w.sink) >= len(users) for w in running), "workers to handle every sign-up", running)
+            users.append(post_signup(service.url, f"person{n}@example.com", f"+1555{n:07d}"))
+            took_ms.append((time.perf_counter() - started) * 1e3)
+        print(f"\nPOST /signup took median {statistics.median(took_ms):.1f} ms, max {max(took_ms):.1f} ms over {len(users)} calls")
+        wait_until(lambda: len(email.sink) >= len(users) and {u for u, _ in sms.sink} >= set(users),
+                   "workers to handle every sign-up", running)
         settle(running)
     finally:
         for w in running:
             w.stop()
+        service.close()
 
     assert len(set(users)) == len(users)
-    for name, w in workers.items():
-        assert Counter(user_id for user_id, _ in w.sink) == Counter(users), f"{name}: every registration exactly once"
-    emails = dict(workers["email"].sink)
-    assert emails[users[7]] == "welcome mail to person7@example.com"
+    assert Counter(user_id for user_id, _ in email.sink) == Counter(users), "e-mail: every registration exactly once"
+    assert {user_id for user_id, _ in sms.sink} == set(users), "SMS: every registration at least once"
+    assert dict(email.sink)[users[7]] == "welcome mail to person7@example.com"
+    assert dict(sms.sink)[users[7]] == "sms code to +15550000007"
+    # The SMS worker unsubscribed on stop; group `sms` kept its offsets at the end of the topic.
+    probe = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": SMS_GROUP, "enable.auto.commit": False})
+    try:
+        tps = [TopicPartition(SIGNUPS_TOPIC, p) for p in range(SIGNUPS_PARTITIONS)]
+        committed = sum(tp.offset for tp in probe.committed(tps, timeout=10))
+    finally:
+        probe.close()
+    assert committed == len(users)
 
 
 @pytest.mark.parametrize("example", ["orders-inventory", "fanout", "signup"])
 def test_example_main_runs_end_to_end(broker, example):
+    extra = ["--http", broker.http_url] if example == "signup" else []
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / example / "main.py"), "--bootstrap", broker.bootstrap],
+        [sys.executable, str(EXAMPLES / example / "main.py"), "--bootstrap", broker.bootstrap, *extra],
         capture_output=True,
         text=True,
         timeout=120,
