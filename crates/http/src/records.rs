@@ -163,17 +163,22 @@ pub fn encode_batch(records: &[Record]) -> Result<Bytes, ApiError> {
     Ok(out.freeze())
 }
 
+/// Transactions the broker reported aborted in a fetched range: (producer id, first offset),
+/// as Fetch's aborted_transactions lists them for read_committed.
+pub type Aborted = [(i64, i64)];
+
 /// The data records of fetched batches at or after `from`, at most `max`, shown in `format`,
 /// and the offset to fetch next (see `decode_records`).
 pub fn decode_fetched(
     topic: &str,
     partition: i32,
     records: Bytes,
+    aborted: &Aborted,
     from: i64,
     max: usize,
     format: Format,
 ) -> Result<(Vec<RecordJson>, i64), ApiError> {
-    let (raw, next) = decode_records(records, from, max)?;
+    let (raw, next) = decode_records(records, aborted, from, max)?;
     Ok((
         raw.iter().map(|r| show_record(topic, partition, r, format)).collect(),
         next,
@@ -200,9 +205,20 @@ pub fn show_record(topic: &str, partition: i32, r: &Record, format: Format) -> R
 /// The data records of fetched batches at or after `from`, at most `max`, as stored (push
 /// delivery keeps the bytes for the dead-letter topic), and the offset to fetch next: after the
 /// last record returned, or past every batch read when none was cut short (so a batch holding
-/// only a transaction marker is stepped over). Control records are skipped, as Kafka consumers
-/// skip them.
-pub fn decode_records(mut records: Bytes, from: i64, max: usize) -> Result<(Vec<Record>, i64), ApiError> {
+/// only a transaction marker is stepped over).
+///
+/// Read committed, as a Kafka consumer with isolation.level=read_committed: control records are
+/// skipped, and so are the batches of aborted transactions — a producer's transactional batches
+/// from the first offset the broker lists for it up to its ABORT marker.
+pub fn decode_records(
+    mut records: Bytes,
+    aborted: &Aborted,
+    from: i64,
+    max: usize,
+) -> Result<(Vec<Record>, i64), ApiError> {
+    let mut pending: Vec<(i64, i64)> = aborted.to_vec();
+    pending.sort_by_key(|&(_, first)| std::cmp::Reverse(first));
+    let mut aborting: std::collections::HashSet<i64> = std::collections::HashSet::new();
     let mut out = Vec::new();
     let mut next = from;
     while out.len() < max {
@@ -213,24 +229,38 @@ pub fn decode_records(mut records: Bytes, from: i64, max: usize) -> Result<(Vec<
         };
         let set = RecordBatchDecoder::decode(&mut batch.clone())
             .map_err(|e| ApiError::new(crate::error::codes::CORRUPT_MESSAGE, format!("{e:#}")))?;
+        let (_, last) = wharf_client::batches::batch_offsets(&batch)
+            .map_err(|e| ApiError::new(crate::error::codes::CORRUPT_MESSAGE, e))?;
+        // Aborted transactions that have begun by the end of this batch.
+        while let Some(&(pid, first)) = pending.last() {
+            if first > last {
+                break;
+            }
+            aborting.insert(pid);
+            pending.pop();
+        }
         for r in set.records {
-            if r.offset < from {
-                continue;
-            }
-            if out.len() == max {
-                return Ok((out, next));
-            }
-            next = r.offset + 1;
+            let offset = r.offset;
             if r.control {
-                continue;
+                if is_abort_marker(r.key.as_ref()) {
+                    aborting.remove(&r.producer_id);
+                }
+            } else if offset >= from && !(r.transactional && aborting.contains(&r.producer_id)) {
+                if out.len() == max {
+                    return Ok((out, next));
+                }
+                out.push(r);
             }
-            out.push(r);
+            next = next.max(offset + 1);
         }
-        if let Ok((_, last)) = wharf_client::batches::batch_offsets(&batch) {
-            next = next.max(last + 1);
-        }
+        next = next.max(last + 1);
     }
     Ok((out, next))
+}
+
+/// A control record's key is (version i16, type i16); type 0 is ABORT, 1 COMMIT.
+fn is_abort_marker(key: Option<&Bytes>) -> bool {
+    matches!(key, Some(k) if k.len() >= 4 && k[2] == 0 && k[3] == 0)
 }
 
 #[cfg(test)]
@@ -277,7 +307,7 @@ mod tests {
             (None, Some(Bytes::from_static(b"plain")), &headers),
         ];
         let batch = build_batch(&rows, 1_000).unwrap();
-        let (got, next) = decode_fetched("t", 0, batch, 1, 10, Format::Json).unwrap();
+        let (got, next) = decode_fetched("t", 0, batch, &[], 1, 10, Format::Json).unwrap();
         assert_eq!(next, 2);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].offset, 1);

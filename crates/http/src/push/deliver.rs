@@ -30,8 +30,8 @@ use super::webhook::Webhook;
 use super::Counters;
 use crate::error::{codes, ApiError};
 use crate::local::{versions, LocalClient};
-use crate::members::committed_offsets;
-use crate::records::show_record;
+use crate::members::{aborted_of, committed_offsets, READ_COMMITTED};
+use crate::records::{decode_records, show_record};
 use crate::routes::fetch::{list_offset, EARLIEST, LATEST};
 
 /// How long one fetch waits for records when none are pending (the broker's long poll; a
@@ -219,6 +219,8 @@ impl PartitionState {
             .with_replica_id(BrokerId(-1))
             .with_max_wait_ms(i32::try_from(wait_ms).unwrap_or(i32::MAX))
             .with_min_bytes(1)
+            // Webhooks see what a read_committed consumer sees: no aborted transactions.
+            .with_isolation_level(READ_COMMITTED)
             .with_max_bytes(self.ctx.fetch_bytes_max)
             .with_topics(vec![FetchTopic::default()
                 .with_topic(TopicName(StrBytes::from_string(spec.topic.clone())))
@@ -253,7 +255,7 @@ impl PartitionState {
         }
         self.ctx.counters.set_lag(self.partition, p.high_watermark - position);
         let bytes = p.records.clone().unwrap_or_default();
-        let (records, next) = crate::records::decode_records(bytes, self.next_fetch, usize::MAX)?;
+        let (records, next) = decode_records(bytes, &aborted_of(p), self.next_fetch, usize::MAX)?;
         self.next_fetch = next;
         if !records.is_empty() && self.first_pending_at.is_none() {
             self.first_pending_at = Some(Instant::now());
