@@ -22,11 +22,13 @@ mod tests {
         assert_eq!(doc["openapi"], "3.1.0");
         let router = include_str!("mod.rs");
         let mut routes = 0;
-        for piece in router.split(".route(\"").skip(1) {
-            let path = piece.split('"').next().expect("a quoted path");
+        // rustfmt may break a long `.route(` call after its parenthesis.
+        for piece in router.split(".route(").skip(1) {
+            let quoted = piece.trim_start().strip_prefix('"').expect("a quoted path");
+            let path = quoted.split('"').next().expect("a closing quote");
             assert!(doc["paths"].get(path).is_some(), "{path} is not in openapi.json");
             routes += 1;
         }
-        assert!(routes >= 13, "found only {routes} routes in routes/mod.rs");
+        assert!(routes >= 17, "found only {routes} routes in routes/mod.rs");
     }
 }
