@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from http_api import call
 from librdkafka_client import create_topic
 from webhook_receiver import Receiver, expected_signature, signature_ok
 
@@ -30,26 +29,14 @@ SECRET = b"push-test-secret"
 QUIET_S = 1.0
 
 
-def call(method: str, url: str, body: dict | None = None) -> tuple[int, dict | None]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            text = resp.read()
-            return resp.status, json.loads(text) if text else None
-    except urllib.error.HTTPError as err:
-        text = err.read()
-        return err.code, json.loads(text) if text else None
-
-
 def subscribe(broker, **fields) -> dict:
-    status, body = call("POST", f"{broker.http_url}/v1/subscriptions", fields)
+    status, body = call(broker.http_url, "POST", "/v1/subscriptions", fields)
     assert status == 201, body
     return body
 
 
 def subscription(broker, name: str) -> dict:
-    status, body = call("GET", f"{broker.http_url}/v1/subscriptions/{name}")
+    status, body = call(broker.http_url, "GET", f"/v1/subscriptions/{name}")
     assert status == 200, body
     return body
 
@@ -178,23 +165,23 @@ def test_push_pause_resume_delete_signature_and_validation(broker, receiver):
                 initial_backoff_ms=5, max_backoff_ms=20)
     subscribe(broker, name="ev", group="ev-push", **base)
 
-    status, body = call("POST", f"{broker.http_url}/v1/subscriptions/ev/pause")
+    status, body = call(broker.http_url, "POST", "/v1/subscriptions/ev/pause")
     assert (status, body["state"]) == (200, "paused")
     produce(broker.bootstrap, "events", [(0, {"n": n}) for n in range(10)])
     time.sleep(QUIET_S)
     assert receiver.acked_set() == set(), "nothing is delivered while paused"
     assert subscription(broker, "ev")["state"] == "paused"
 
-    status, body = call("POST", f"{broker.http_url}/v1/subscriptions/ev/resume")
+    status, body = call(broker.http_url, "POST", "/v1/subscriptions/ev/resume")
     assert (status, body["state"]) == (200, "running")
     wait_until(lambda: len(receiver.acked_set()) == 10, "delivery after resume")
     assert receiver.acked[0] == list(range(10))
 
-    status, listed = call("GET", f"{broker.http_url}/v1/subscriptions")
+    status, listed = call(broker.http_url, "GET", "/v1/subscriptions")
     assert status == 200 and [s["name"] for s in listed["subscriptions"]] == ["ev"]
 
-    assert call("DELETE", f"{broker.http_url}/v1/subscriptions/ev")[0] == 204
-    assert call("GET", f"{broker.http_url}/v1/subscriptions/ev")[0] == 404
+    assert call(broker.http_url, "DELETE", "/v1/subscriptions/ev")[0] == 204
+    assert call(broker.http_url, "GET", "/v1/subscriptions/ev")[0] == 404
     produce(broker.bootstrap, "events", [(0, {"n": n}) for n in range(10, 15)])
     time.sleep(QUIET_S)
     assert len(receiver.acked_set()) == 10, "nothing is delivered after delete"
@@ -226,7 +213,7 @@ def test_push_pause_resume_delete_signature_and_validation(broker, receiver):
         "duplicate name": ({**base, "name": "forged", "group": "other"}, 409),
     }
     for what, (fields, expected_status) in bad.items():
-        status, body = call("POST", f"{broker.http_url}/v1/subscriptions", fields)
+        status, body = call(broker.http_url, "POST", "/v1/subscriptions", fields)
         assert status == expected_status, (what, body)
         assert body["message"], what
-    assert call("POST", f"{broker.http_url}/v1/subscriptions/nope/pause")[0] == 404
+    assert call(broker.http_url, "POST", "/v1/subscriptions/nope/pause")[0] == 404
