@@ -135,9 +135,15 @@ def test_push_delivers_in_order_dead_letters_poison_and_resumes_after_kill9(brok
     assert headers["wharf.dlq.subscription"] == "orders-hook"
 
     # kill -9 while the receiver holds each partition's third new batch unanswered.
+    # Paused while producing, so each partition's 100 new records are all there when delivery
+    # resumes from the committed offset and the batches are exactly 20 records (a held batch
+    # starts at offset 140).
     receiver.fail_if(None)
-    receiver.hold_after(2)
+    assert call(broker.http_url, "POST", "/v1/subscriptions/orders-hook/pause")[0] == 200
     where2 = produce(broker.bootstrap, "orders", [(n % 3, {"n": n}) for n in range(300, 600)])
+    receiver.hold_after(2)
+    time.sleep(QUIET_S)  # let a fetch that was waiting when the pause came see it (it drops what it read)
+    assert call(broker.http_url, "POST", "/v1/subscriptions/orders-hook/resume")[0] == 200
     wait_until(lambda: len(receiver.held) == 3, "a held request per partition")
     acked_before = receiver.acked_set()
     held_first = {p: offsets[0] for p, offsets in receiver.held}

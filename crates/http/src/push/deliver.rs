@@ -111,7 +111,15 @@ pub async fn run_partition(ctx: Arc<Context>, partition: i32, mut control: watch
         narrow: 0,
     };
     let mut errors = 0u32;
-    while running(&mut control).await {
+    loop {
+        if *control.borrow() != Control::Running {
+            // Paused (or stopping): what was fetched is dropped, and delivery resumes from the
+            // committed offset, re-read then — as after a restart, so a pause is no different.
+            p.position = None;
+        }
+        if !running(&mut control).await {
+            return;
+        }
         match p.step(&mut control).await {
             Ok(()) => errors = 0,
             Err(e) => {
