@@ -184,9 +184,9 @@ async function topicsPage(view, _arg, params, gen) {
   const rows = topics.filter((t) => showInternal || !t.internal).map((t) => h("tr", {"data-testid": "topic-row", "data-topic": t.name},
     h("td", {}, h("a", {href: `#/topics/${enc(t.name)}`, "data-testid": "topic-name"}, t.name), t.internal ? h("span", {class: "tag"}, "internal") : null),
     h("td", {class: "num", "data-testid": "topic-partitions"}, t.partitions),
-    h("td", {class: "actions"},
+    h("td", {}, h("div", {class: "actions end"},
       h("a", {href: `#/browse?${new URLSearchParams({topic: t.name, partition: 0})}`}, "Messages"),
-      t.internal ? null : h("button", {class: "danger", "data-testid": "delete-topic", onclick: () => deleteTopic(t.name)}, "Delete"))));
+      t.internal ? null : h("button", {class: "danger", "data-testid": "delete-topic", onclick: () => deleteTopic(t.name)}, "Delete")))));
   view.append(
     h("h1", {}, "Topics"),
     form,
@@ -574,11 +574,12 @@ async function subscriptionsPage(view, _arg, _params, gen) {
       if (action === "delete") await api("DELETE", `/v1/subscriptions/${enc(name)}`);
       else await api("POST", `/v1/subscriptions/${enc(name)}/${action}`);
       clearError();
+      await refresh();
     } catch (err) {
       showError(err);
     }
   };
-  await every(gen, 2000, async () => {
+  const refresh = async () => {
     let data;
     try {
       data = await api("GET", "/v1/subscriptions");
@@ -602,13 +603,14 @@ async function subscriptionsPage(view, _arg, _params, gen) {
         h("td", {class: "num", "data-testid": "failed-attempts"}, number(s.failed_attempts)),
         h("td", {class: "num", "data-testid": "dead-lettered"}, number(s.dead_lettered)),
         h("td", {"data-testid": "last-error"}, s.last_error || "–"),
-        h("td", {class: "actions"},
+        h("td", {}, h("div", {class: "actions end"},
           s.state === "paused"
             ? h("button", {"data-testid": "resume", onclick: () => act(s.name, "resume")}, "Resume")
             : h("button", {"data-testid": "pause", onclick: () => act(s.name, "pause")}, "Pause"),
-          h("button", {class: "danger", "data-testid": "delete-subscription", onclick: () => act(s.name, "delete")}, "Delete")))),
+          h("button", {class: "danger", "data-testid": "delete-subscription", onclick: () => act(s.name, "delete")}, "Delete"))))),
       "No push subscriptions. Create one with POST /v1/subscriptions (see /openapi.json)."));
-  });
+  };
+  await every(gen, 2000, refresh);
 }
 
 // ---- start -------------------------------------------------------------------------------------
