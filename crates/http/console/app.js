@@ -117,7 +117,13 @@ function parseHash() {
   const raw = location.hash.replace(/^#\/?/, "");
   const [path, query = ""] = raw.split("?");
   const [page = "", ...rest] = path.split("/");
-  return {page, arg: rest.length ? decodeURIComponent(rest.join("/")) : "", params: new URLSearchParams(query)};
+  let arg = rest.join("/");
+  try {
+    arg = decodeURIComponent(arg);
+  } catch {
+    // A hand-typed hash with a stray "%": use it as written.
+  }
+  return {page, arg, params: new URLSearchParams(query)};
 }
 
 function go(page, arg = "", params = null) {
