@@ -2,6 +2,7 @@
 //! `/openapi.json`), the event streams, metrics and the console, with the body bound applied
 //! before any handler reads a byte.
 
+pub mod console;
 pub mod events;
 pub mod fetch;
 pub mod groups;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/groups/{group}/members/{member}/commit", post(groups::commit))
         // metrics: GET /metrics is added here (helper branch `metrics`).
         // console: the web console's routes are merged here (helper branch `console`).
+        .merge(console::router())
         // push: /v1/subscriptions routes are merged here (helper branch `push`).
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_bytes_max))
