@@ -33,9 +33,10 @@ const $ = (selector, root = document) => root.querySelector(selector);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const enc = encodeURIComponent;
 
+// Headings ending in "#" head a numeric (right-aligned) column; the "#" is not shown.
 function table(id, headings, rows, empty) {
   return h("table", {id},
-    h("thead", {}, h("tr", {}, headings.map((t) => h("th", {}, t)))),
+    h("thead", {}, h("tr", {}, headings.map((t) => (t.endsWith("#") ? h("th", {class: "num"}, t.slice(0, -1)) : h("th", {}, t))))),
     h("tbody", {}, rows.length ? rows : h("tr", {class: "empty"}, h("td", {colspan: headings.length}, empty))));
 }
 
@@ -197,7 +198,7 @@ async function topicsPage(view, _arg, params, gen) {
     h("h1", {}, "Topics"),
     form,
     h("label", {class: "check"}, internal, " Show internal topics"),
-    table("topics-table", ["Topic", "Partitions", ""], rows, "No topics yet: create one above, or produce to one with any Kafka client."));
+    table("topics-table", ["Topic", "Partitions#", ""], rows, "No topics yet: create one above, or produce to one with any Kafka client."));
 }
 
 async function deleteTopic(name) {
@@ -227,7 +228,7 @@ async function topicPage(view, name, _params, gen) {
     const topic = await api("GET", `/v1/topics/${enc(name)}`);
     if (gen !== generation) return;
     partitions.replaceChildren(table("partitions-table",
-      ["Partition", "Log start offset", "High watermark", "Last stable offset", "Records*", "Size", "Segments", ""],
+      ["Partition#", "Log start offset#", "High watermark#", "Last stable offset#", "Records*#", "Size#", "Segments#", ""],
       topic.partitions.map((p) => h("tr", {"data-partition": p.partition},
         h("td", {class: "num"}, p.partition),
         h("td", {class: "num", "data-testid": "log-start-offset"}, number(p.log_start_offset)),
@@ -310,7 +311,7 @@ async function groupPage(view, group, _params, gen) {
         h("td", {"data-testid": "member-assignments"},
           (m.assignments || []).map((a) => `${a.topic}: ${a.partitions.join(", ")}`).join("; ") || "–"))),
       "No members (the group is empty)."));
-    lag.replaceChildren(table("lag-table", ["Topic", "Partition", "Committed offset", "High watermark", "Lag"],
+    lag.replaceChildren(table("lag-table", ["Topic", "Partition#", "Committed offset#", "High watermark#", "Lag#"],
       g.offsets.map((o) => h("tr", {"data-testid": "lag-row", "data-topic": o.topic, "data-partition": o.partition},
         h("td", {}, h("a", {href: `#/topics/${enc(o.topic)}`}, o.topic)),
         h("td", {class: "num"}, o.partition),
@@ -344,8 +345,9 @@ class LagChart {
     const topics = [...new Set(samples.flatMap((s) => [...s.lag.keys()]))].sort();
     const max = Math.max(1, ...samples.flatMap((s) => [...s.lag.values()]));
     const t0 = samples[0].time;
-    const span = Math.max(1, samples[samples.length - 1].time - t0);
-    const x = (time) => pad.left + ((time - t0) / span) * (width - pad.left - pad.right);
+    const span = samples[samples.length - 1].time - t0;
+    // Time runs left to right and ends at the right edge; a single sample sits there too.
+    const x = (time) => (span > 0 ? pad.left + ((time - t0) / span) * (width - pad.left - pad.right) : width - pad.right);
     const y = (value) => height - pad.bottom - (value / max) * (height - pad.top - pad.bottom);
     const text = (attrs, content) => h("svg:text", attrs, content);
     const parts = [
@@ -353,14 +355,17 @@ class LagChart {
       h("svg:line", {class: "grid", x1: pad.left, y1: y(max), x2: width - pad.right, y2: y(max)}),
       text({x: pad.left - 6, y: y(0) + 4, "text-anchor": "end"}, "0"),
       text({x: pad.left - 6, y: y(max) + 4, "text-anchor": "end"}, number(max)),
-      text({x: pad.left, y: height - 4}, `${Math.round(span / 1000)} s ago`),
+      span > 0 ? text({x: pad.left, y: height - 4}, `${Math.round(span / 1000)} s ago`) : null,
       text({x: width - pad.right, y: height - 4, "text-anchor": "end"}, "now"),
     ];
     topics.forEach((topic, i) => {
       const points = samples.map((s) => `${x(s.time).toFixed(1)},${y(s.lag.get(topic) ?? 0).toFixed(1)}`).join(" ");
       parts.push(h("svg:polyline", {class: `series series-${i % 6}`, "data-series": topic, points}));
+      // The newest value as a dot, so a single sample (a just-opened page) is visible too.
+      const newest = samples[samples.length - 1];
+      parts.push(h("svg:circle", {class: `series-${i % 6}`, cx: x(newest.time).toFixed(1), cy: y(newest.lag.get(topic) ?? 0).toFixed(1), r: 3}));
     });
-    this.svg.replaceChildren(...parts);
+    this.svg.replaceChildren(...parts.filter(Boolean));
     const last = samples[samples.length - 1].lag;
     this.legend.replaceChildren(...topics.map((topic, i) => h("li", {"data-topic": topic},
       h("span", {class: `swatch series-${i % 6}`}), `${topic}: `, h("b", {"data-testid": "legend-lag"}, last.get(topic) ?? 0))));
@@ -490,7 +495,7 @@ async function browsePage(view, _arg, params, gen) {
         data.next_offset < data.high_watermark
           ? h("button", {id: "browse-next", type: "button", onclick: () => go("browse", "", query({offset: data.next_offset}))}, "Next page →")
           : null),
-      table("records-table", ["Offset", "Timestamp", "Key", "Value", "Headers"], rows,
+      table("records-table", ["Offset#", "Timestamp", "Key", "Value", "Headers"], rows,
         "No records here yet (the partition ends before this position)."));
   };
   format.addEventListener("change", draw);
@@ -598,7 +603,7 @@ async function subscriptionsPage(view, _arg, _params, gen) {
     if (gen !== generation) return;
     const subs = Array.isArray(data) ? data : data.subscriptions || [];
     list.replaceChildren(table("subscriptions-table",
-      ["Name", "Topic → URL", "Group", "State", "Delivered records", "Batches", "Failed attempts", "Dead-lettered", "Last error", ""],
+      ["Name", "Topic → URL", "Group", "State", "Delivered records#", "Batches#", "Failed attempts#", "Dead-lettered#", "Last error", ""],
       subs.map((s) => h("tr", {"data-testid": "subscription-row", "data-name": s.name},
         h("td", {}, s.name),
         h("td", {}, s.topic, " → ", h("code", {}, s.url)),
