@@ -349,3 +349,27 @@ def test_bad_input_answers_4xx_with_the_error_named(broker):
     assert error_of(call(url, "GET", "/v2/everything"))[0] == 404
     # Nothing of the refused requests was written.
     assert ok(url, "GET", "/v1/topics/strict")["partitions"][0]["high_watermark"] == 10
+
+
+def test_reads_are_read_committed(broker):
+    """Records of an aborted transaction never show over HTTP; an open one shows only once committed."""
+    create_topic(broker.bootstrap, "txn", partitions=1)
+    producer = Producer(producer_config(broker.bootstrap, **{"transactional.id": "http-txn", "enable.idempotence": True}))
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    for i in range(3):
+        producer.produce("txn", value=f"aborted-{i}".encode(), partition=0)
+    producer.flush(30)
+    producer.abort_transaction(30)
+    producer.begin_transaction()
+    for i in range(2):
+        producer.produce("txn", value=f"committed-{i}".encode(), partition=0)
+    producer.flush(30)
+    # Open: nothing of it is readable yet.
+    page = ok(broker.http_url, "GET", "/v1/topics/txn/partitions/0/records?offset=0&format=text")
+    assert page["records"] == []
+    producer.commit_transaction(30)
+    page = ok(broker.http_url, "GET", "/v1/topics/txn/partitions/0/records?offset=0&format=text")
+    # offsets: 0-2 aborted, 3 abort marker, 4-5 committed, 6 commit marker
+    assert [(r["offset"], r["value"]) for r in page["records"]] == [(4, "committed-0"), (5, "committed-1")]
+    assert page["next_offset"] == 7
