@@ -20,6 +20,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # The broker logs e.g. `wharf listening on 127.0.0.1:40123` once its listener is bound.
 LISTENING_RE = re.compile(r"listening on (\S+)")
+# The HTTP gateway logs `wharf http on 127.0.0.1:40124` before the Kafka line.
+HTTP_RE = re.compile(r"wharf http on (\S+)")
 # Pulls host:port out of whatever `\S+` caught (it may carry quotes or a trailing comma).
 ADDRESS_RE = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|localhost):(\d{1,5})")
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
@@ -53,6 +55,9 @@ class BrokerProcess:
         self.extra_args = list(extra_args)
         self.host = "127.0.0.1"
         self.port: int | None = None
+        # The HTTP gateway's port (port 0 the first time, like the Kafka port); None with
+        # `--http-listen off` among the extra args.
+        self.http_port: int | None = None
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
@@ -63,6 +68,12 @@ class BrokerProcess:
         if self.port is None:
             raise RuntimeError("broker has not been started")
         return f"{self.host}:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        if self.http_port is None:
+            raise RuntimeError("broker has no HTTP gateway (not started, or --http-listen off)")
+        return f"http://{self.host}:{self.http_port}"
 
     def is_running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -84,7 +95,10 @@ class BrokerProcess:
 
     def _start_once(self) -> None:
         listen = f"{self.host}:{self.port if self.port is not None else 0}"
-        args = [str(self.binary), "serve", "--listen", listen, "--data-dir", str(self.data_dir), *self.extra_args]
+        args = [str(self.binary), "serve", "--listen", listen, "--data-dir", str(self.data_dir)]
+        if "--http-listen" not in self.extra_args:
+            args += ["--http-listen", f"{self.host}:{self.http_port if self.http_port is not None else 0}"]
+        args += self.extra_args
         env = dict(os.environ)
         env.setdefault("RUST_LOG", "info")
         env.setdefault("RUST_BACKTRACE", "1")
@@ -104,9 +118,12 @@ class BrokerProcess:
 
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
-            text = self._read_from(offset)
-            match = LISTENING_RE.search(ANSI_RE.sub("", text))
+            text = ANSI_RE.sub("", self._read_from(offset))
+            match = LISTENING_RE.search(text)
             if match:
+                http = HTTP_RE.search(text)
+                if http and (found := ADDRESS_RE.search(http.group(1))):
+                    self.http_port = int(found.group(2))
                 address = ADDRESS_RE.search(match.group(1))
                 if not address:
                     self._abort()

@@ -359,13 +359,15 @@ pub fn range_assign(
     plan
 }
 
-fn encode_subscription(topics: &[String]) -> Result<Bytes, ClientError> {
+/// A consumer-protocol subscription (version 0) to `topics`.
+pub fn encode_subscription(topics: &[String]) -> Result<Bytes, ClientError> {
     let subscription = ConsumerProtocolSubscription::default()
         .with_topics(topics.iter().map(|t| StrBytes::from_string(t.clone())).collect());
     encode_versioned(&subscription, ApiKey::JoinGroup, "subscription")
 }
 
-fn decode_subscription(bytes: &Bytes) -> Result<Vec<String>, ClientError> {
+/// The topics of a member's consumer-protocol subscription.
+pub fn decode_subscription(bytes: &Bytes) -> Result<Vec<String>, ClientError> {
     let s: ConsumerProtocolSubscription = decode_versioned(
         bytes,
         SUBSCRIPTION_VERSION_MAX,

@@ -21,13 +21,19 @@ mod topic;
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use wharf_broker::Server;
+use wharf_http::HttpServer;
 
 use crate::settings::ServeSettings;
+
+/// How long HTTP requests in flight get at shutdown (event streams are cut after it).
+const HTTP_SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// Very large allocations never abort the process: see wharf_broker::alloc.
 #[global_allocator]
@@ -138,6 +144,7 @@ fn serve(config_file: Option<PathBuf>, flags: ServeSettings) -> Result<()> {
         Some(path) => flags.over(ServeSettings::from_file(path)?),
         None => flags,
     };
+    let http = settings.http_config()?;
     let config = settings.into_config()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -147,8 +154,27 @@ fn serve(config_file: Option<PathBuf>, flags: ServeSettings) -> Result<()> {
     runtime.block_on(async move {
         let data_dir = config.data_dir.clone();
         let server = Server::start(config).await.context("starting the broker")?;
+        // The HTTP gateway binds before the Kafka listener is announced, so whoever waits for
+        // "listening on" finds both up; it stops before the broker so no request outlives it.
+        let gateway = match http.listen {
+            Some(listen) => {
+                let g = HttpServer::start(Arc::clone(&server.broker), http, listen)
+                    .await
+                    .context("starting the HTTP gateway")?;
+                tracing::info!("wharf http on {}", g.local_addr);
+                Some(g)
+            }
+            None => None,
+        };
         tracing::info!(data_dir = %data_dir.display(), "wharf listening on {}", server.local_addr());
-        server.run(shutdown_signal()).await;
+        server
+            .run(async move {
+                shutdown_signal().await;
+                if let Some(g) = gateway {
+                    g.shutdown(HTTP_SHUTDOWN_GRACE).await;
+                }
+            })
+            .await;
         tracing::info!("wharf stopped");
         Ok(())
     })

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use wharf_broker::BrokerConfig;
+use wharf_http::{HttpConfig, HttpLimits};
 
 /// Settings as given on the command line / env (all optional), also the TOML file's schema.
 #[derive(Debug, Default, Clone, clap::Args, Deserialize)]
@@ -136,6 +137,18 @@ pub struct ServeSettings {
     /// offsets.retention.check.interval.ms [default: 600000]
     #[arg(long, env = "WHARF_OFFSETS_RETENTION_CHECK_INTERVAL_MS")]
     pub offsets_retention_check_interval_ms: Option<i64>,
+    /// Address of the HTTP API, metrics and web console, HOST:PORT, or `off` [default: 127.0.0.1:8080]
+    #[arg(long, env = "WHARF_HTTP_LISTEN")]
+    pub http_listen: Option<String>,
+    /// Largest HTTP request body; larger gets 413 [default: 8388608]
+    #[arg(long, env = "WHARF_HTTP_BODY_BYTES_MAX")]
+    pub http_body_bytes_max: Option<usize>,
+    /// Records in one HTTP produce request [default: 10000]
+    #[arg(long, env = "WHARF_HTTP_PRODUCE_RECORDS_MAX")]
+    pub http_produce_records_max: Option<usize>,
+    /// Group members created over HTTP that exist at once [default: 1000]
+    #[arg(long, env = "WHARF_HTTP_MEMBERS_MAX")]
+    pub http_members_max: Option<usize>,
 }
 
 macro_rules! merge {
@@ -192,13 +205,38 @@ impl ServeSettings {
             group_consumer_session_timeout_ms,
             group_consumer_heartbeat_interval_ms,
             offsets_retention_minutes,
-            offsets_retention_check_interval_ms
+            offsets_retention_check_interval_ms,
+            http_listen,
+            http_body_bytes_max,
+            http_produce_records_max,
+            http_members_max
         )
     }
 
     pub fn from_file(path: &Path) -> Result<ServeSettings> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+    }
+
+    /// The HTTP gateway's settings, validated.
+    pub fn http_config(&self) -> Result<HttpConfig> {
+        let listen = match self.http_listen.as_deref() {
+            Some("off") => None,
+            Some(l) => Some(resolve(l).context("invalid --http-listen")?),
+            None => Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+        };
+        let mut limits = HttpLimits::default();
+        if let Some(v) = self.http_body_bytes_max {
+            limits.body_bytes_max = v;
+        }
+        if let Some(v) = self.http_produce_records_max {
+            limits.produce_records_max = v;
+        }
+        if let Some(v) = self.http_members_max {
+            limits.members_max = v;
+        }
+        limits.validate().map_err(anyhow::Error::msg)?;
+        Ok(HttpConfig { listen, limits })
     }
 
     /// Builds and validates the broker configuration.

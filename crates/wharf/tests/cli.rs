@@ -30,7 +30,15 @@ fn start_broker() -> Broker {
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().to_str().expect("utf-8 temp path").to_owned();
     let mut child = Command::new(WHARF)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &data_dir])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "off",
+            "--data-dir",
+            &data_dir,
+        ])
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
