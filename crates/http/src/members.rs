@@ -485,6 +485,7 @@ pub async fn fetch_from(
         .with_max_wait_ms(i32::try_from(wait_ms).unwrap_or(i32::MAX))
         .with_min_bytes(1)
         .with_max_bytes(fetch_bytes)
+        .with_isolation_level(READ_COMMITTED)
         .with_topics(
             by_topic
                 .into_iter()
@@ -516,10 +517,32 @@ pub async fn fetch_from(
                 continue;
             }
             let records = p.records.clone().unwrap_or_default();
-            let (got, next) = decode_fetched(&topic, p.partition_index, records, from, max - out.len(), format)?;
+            let aborted = aborted_of(p);
+            let (got, next) = decode_fetched(
+                &topic,
+                p.partition_index,
+                records,
+                &aborted,
+                from,
+                max - out.len(),
+                format,
+            )?;
             positions.insert(key, next);
             out.extend(got);
         }
     }
     Ok(out)
+}
+
+/// Fetch isolation level 1: nothing at or past the last stable offset; aborted transactions
+/// listed so `decode_fetched` can drop them.
+pub const READ_COMMITTED: i8 = 1;
+
+/// The aborted transactions a fetched partition lists, as `decode_fetched` takes them.
+pub fn aborted_of(p: &kafka_protocol::messages::fetch_response::PartitionData) -> Vec<(i64, i64)> {
+    p.aborted_transactions
+        .iter()
+        .flatten()
+        .map(|a| (a.producer_id.0, a.first_offset))
+        .collect()
 }

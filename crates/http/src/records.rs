@@ -158,18 +158,29 @@ pub fn build_batch(records: &[Row<'_>], now_ms: i64) -> Result<Bytes, ApiError> 
     Ok(out.freeze())
 }
 
+/// Transactions the broker reported aborted in a fetched range: (producer id, first offset),
+/// as Fetch's aborted_transactions lists them for read_committed.
+pub type Aborted = [(i64, i64)];
+
 /// The data records of fetched batches at or after `from`, at most `max`, shown in `format`,
 /// and the offset to fetch next: after the last record returned, or past every batch read
 /// when none was cut short (so a batch holding only a transaction marker is stepped over).
-/// Control records are skipped, as Kafka consumers skip them.
+///
+/// Read committed, as a Kafka consumer with isolation.level=read_committed: control records are
+/// skipped, and so are the batches of aborted transactions — a producer's transactional batches
+/// from the first offset the broker lists for it up to its ABORT marker.
 pub fn decode_fetched(
     topic: &str,
     partition: i32,
     mut records: Bytes,
+    aborted: &Aborted,
     from: i64,
     max: usize,
     format: Format,
 ) -> Result<(Vec<RecordJson>, i64), ApiError> {
+    let mut pending: Vec<(i64, i64)> = aborted.to_vec();
+    pending.sort_by_key(|&(_, first)| std::cmp::Reverse(first));
+    let mut aborting: std::collections::HashSet<i64> = std::collections::HashSet::new();
     let mut out = Vec::new();
     let mut next = from;
     while out.len() < max {
@@ -180,36 +191,49 @@ pub fn decode_fetched(
         };
         let set = RecordBatchDecoder::decode(&mut batch.clone())
             .map_err(|e| ApiError::new(crate::error::codes::CORRUPT_MESSAGE, format!("{e:#}")))?;
+        let (_, last) = wharf_client::batches::batch_offsets(&batch)
+            .map_err(|e| ApiError::new(crate::error::codes::CORRUPT_MESSAGE, e))?;
+        // Aborted transactions that have begun by the end of this batch.
+        while let Some(&(pid, first)) = pending.last() {
+            if first > last {
+                break;
+            }
+            aborting.insert(pid);
+            pending.pop();
+        }
         for r in set.records {
-            if r.offset < from {
-                continue;
-            }
-            if out.len() == max {
-                return Ok((out, next));
-            }
-            next = r.offset + 1;
             if r.control {
-                continue;
+                if is_abort_marker(r.key.as_ref()) {
+                    aborting.remove(&r.producer_id);
+                }
+            } else if r.offset >= from && !(r.transactional && aborting.contains(&r.producer_id)) {
+                if out.len() == max {
+                    return Ok((out, next));
+                }
+                out.push(RecordJson {
+                    topic: topic.to_owned(),
+                    partition,
+                    offset: r.offset,
+                    timestamp: r.timestamp,
+                    key: show(format, r.key.as_ref()),
+                    value: show(format, r.value.as_ref()),
+                    headers: r
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), show(Format::Text, v.as_ref())))
+                        .collect(),
+                });
             }
-            out.push(RecordJson {
-                topic: topic.to_owned(),
-                partition,
-                offset: r.offset,
-                timestamp: r.timestamp,
-                key: show(format, r.key.as_ref()),
-                value: show(format, r.value.as_ref()),
-                headers: r
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), show(Format::Text, v.as_ref())))
-                    .collect(),
-            });
+            next = next.max(r.offset + 1);
         }
-        if let Ok((_, last)) = wharf_client::batches::batch_offsets(&batch) {
-            next = next.max(last + 1);
-        }
+        next = next.max(last + 1);
     }
     Ok((out, next))
+}
+
+/// A control record's key is (version i16, type i16); type 0 is ABORT, 1 COMMIT.
+fn is_abort_marker(key: Option<&Bytes>) -> bool {
+    matches!(key, Some(k) if k.len() >= 4 && k[2] == 0 && k[3] == 0)
 }
 
 #[cfg(test)]
@@ -256,7 +280,7 @@ mod tests {
             (None, Some(Bytes::from_static(b"plain")), &headers),
         ];
         let batch = build_batch(&rows, 1_000).unwrap();
-        let (got, next) = decode_fetched("t", 0, batch, 1, 10, Format::Json).unwrap();
+        let (got, next) = decode_fetched("t", 0, batch, &[], 1, 10, Format::Json).unwrap();
         assert_eq!(next, 2);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].offset, 1);

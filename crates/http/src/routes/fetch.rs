@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use crate::body;
 use crate::error::{codes, ApiError};
 use crate::local::{versions, LocalClient};
+use crate::members::{aborted_of, READ_COMMITTED};
 use crate::records::{decode_fetched, Format};
 use crate::state::AppState;
 
@@ -65,7 +66,15 @@ pub async fn records(
         .clamp(1, s.limits.fetch_records_max);
     let wait_ms = q.timeout_ms.min(s.limits.long_poll_ms_max);
     let fetched = fetch_partition(&s, &topic, partition, offset, wait_ms).await?;
-    let (records, next_offset) = decode_fetched(&topic, partition, fetched.records, offset, max, q.format)?;
+    let (records, next_offset) = decode_fetched(
+        &topic,
+        partition,
+        fetched.records,
+        &fetched.aborted,
+        offset,
+        max,
+        q.format,
+    )?;
     Ok(Json(json!({
         "records": records,
         "high_watermark": fetched.high_watermark,
@@ -91,6 +100,7 @@ pub async fn start_offset(s: &AppState, topic: &str, partition: i32, offset: Opt
 pub async fn list_offset(client: &LocalClient, topic: &str, partition: i32, timestamp: i64) -> Result<i64, ApiError> {
     let request = ListOffsetsRequest::default()
         .with_replica_id(BrokerId(-1))
+        .with_isolation_level(READ_COMMITTED)
         .with_topics(vec![ListOffsetsTopic::default()
             .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
             .with_partitions(vec![ListOffsetsPartition::default()
@@ -111,6 +121,7 @@ pub async fn list_offset(client: &LocalClient, topic: &str, partition: i32, time
 /// What one Fetch of one partition returned.
 pub struct Fetched {
     pub records: Bytes,
+    pub aborted: Vec<(i64, i64)>,
     pub high_watermark: i64,
 }
 
@@ -128,7 +139,7 @@ pub async fn fetch_partition(
         .with_max_wait_ms(wait_ms as i32)
         .with_min_bytes(1)
         .with_max_bytes(max_bytes)
-        .with_isolation_level(0)
+        .with_isolation_level(READ_COMMITTED)
         .with_topics(vec![FetchTopic::default()
             .with_topic(TopicName(StrBytes::from_string(topic.to_owned())))
             .with_partitions(vec![FetchPartition::default()
@@ -154,6 +165,7 @@ pub async fn fetch_partition(
     check_partition(p.error_code, topic, partition)?;
     Ok(Fetched {
         records: p.records.clone().unwrap_or_default(),
+        aborted: aborted_of(p),
         high_watermark: p.high_watermark,
     })
 }
