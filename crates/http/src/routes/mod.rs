@@ -7,6 +7,7 @@ pub mod events;
 pub mod fetch;
 pub mod groups;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod produce;
 pub mod topics;
@@ -39,7 +40,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/groups/{group}/members/{member}/records", get(groups::poll))
         .route("/v1/groups/{group}/members/{member}/commit", post(groups::commit))
-        // metrics: GET /metrics is added here (helper branch `metrics`).
+        .route("/metrics", get(metrics::metrics))
         // console: the web console's routes are merged here (helper branch `console`).
         .merge(console::router())
         // push: /v1/subscriptions routes are merged here (helper branch `push`).
