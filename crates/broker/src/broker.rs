@@ -1,5 +1,5 @@
 //! The shared state every connection serves from: settings, the partition registry, the group
-//! commit flusher, the long-poll budget, and the group and transaction coordinators.
+//! commit flusher, the long-poll budget, the group and transaction coordinators, and metrics.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -11,6 +11,7 @@ use wharf_log::{LogError, ProducerIdAllocator};
 use crate::config::BrokerConfig;
 use crate::flusher::Flusher;
 use crate::groups::Groups;
+use crate::metrics::Metrics;
 use crate::offsets_topic::OffsetsTopicError;
 use crate::quota::ClientQuotas;
 use crate::registry::{Registry, RegistryError};
@@ -32,6 +33,8 @@ pub struct Broker {
     producer_ids: Mutex<ProducerIdAllocator>,
     /// Client quotas (byte rates, request percentage) and their rate sensors.
     pub quotas: ClientQuotas,
+    /// Counters for /metrics (crate::metrics); gauges are read at scrape time.
+    pub metrics: Metrics,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +92,7 @@ impl Broker {
             bound,
             delayed_fetches,
             groups,
+            metrics: Metrics::default(),
         }))
     }
 

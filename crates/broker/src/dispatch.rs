@@ -7,6 +7,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::future::BoxFuture;
@@ -125,6 +126,7 @@ pub fn dispatch(
     peer: std::net::SocketAddr,
     frame: Bytes,
 ) -> Result<Answer, CloseReason> {
+    let dispatched = Instant::now();
     if frame.len() < 8 {
         return Err(CloseReason::Truncated(frame.len()));
     }
@@ -168,17 +170,37 @@ pub fn dispatch(
         connection: Arc::clone(connection),
     };
     if !broker.quotas.is_active() {
-        return route(broker, ctx, body);
+        return route(broker, ctx, body).map(|a| timed(broker, key, dispatched, a));
     }
     // request_percentage (KIP-124): broker time spent on the request's synchronous part.
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let client_id = ctx.client_id.clone().unwrap_or_default();
     let answer = route(broker, ctx, body);
     let spent_ms = started.elapsed().as_secs_f64() * 1000.0;
     let now = now_ms();
     let throttle = broker.quotas.record(QuotaKind::Request, &client_id, spent_ms, now);
     connection.mute_for(now, throttle);
-    answer
+    answer.map(|a| timed(broker, key, dispatched, a))
+}
+
+/// Request latency for /metrics, from `dispatched` until the response is ready to write: now
+/// for an answer that is ready, when its future resolves for one that waits (fsync, long poll,
+/// a rebalance). A request that closes the connection in dispatch is not observed.
+fn timed(broker: &Arc<Broker>, key: ApiKey, dispatched: Instant, answer: Answer) -> Answer {
+    match answer {
+        Answer::Later(pending) => {
+            let broker = Arc::clone(broker);
+            Answer::Later(Box::pin(async move {
+                let response = pending.await;
+                broker.metrics.requests.observe(key, dispatched.elapsed());
+                response
+            }))
+        }
+        ready => {
+            broker.metrics.requests.observe(key, dispatched.elapsed());
+            ready
+        }
+    }
 }
 
 fn route(broker: &Arc<Broker>, ctx: RequestContext, mut body: Bytes) -> Result<Answer, CloseReason> {

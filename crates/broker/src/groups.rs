@@ -178,6 +178,14 @@ impl Groups {
         self.lock().coordinator.min_committed_offset(topic, partition, group)
     }
 
+    /// Calls `f(group, topic, partition, committed_offset)` for every committed offset, sorted by
+    /// group, topic and partition, under the coordinator's lock (`f` must not take it again).
+    pub fn visit_committed_offsets(&self, mut f: impl FnMut(&str, &str, i32, i64)) {
+        for (group, topic, partition, offset) in self.lock().coordinator.committed_offsets() {
+            f(group, topic, partition, offset);
+        }
+    }
+
     /// Fires due timers (session expiry, rebalance deadlines).
     pub fn tick(&self) {
         let _ = self.with(|c, now, fx| c.tick(now, fx));

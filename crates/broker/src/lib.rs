@@ -19,6 +19,7 @@ pub mod flusher;
 pub mod frame;
 pub mod groups;
 pub mod log_cleaner;
+pub mod metrics;
 pub mod offsets_topic;
 pub mod partition;
 pub mod quota;

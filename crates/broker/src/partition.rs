@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 use wharf_log::Log;
 
+use crate::metrics::PartitionTraffic;
+
 /// How far this partition is known to be on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
@@ -28,6 +30,8 @@ pub struct Partition {
     durable: watch::Sender<Durability>,
     /// Set while the partition sits in the flusher's queue, so it is queued once.
     pub(crate) flush_queued: AtomicBool,
+    /// Produce/fetch counters for /metrics, bumped without the log lock.
+    pub traffic: PartitionTraffic,
 }
 
 impl Partition {
@@ -41,6 +45,7 @@ impl Partition {
             log_end: watch::channel(end).0,
             durable: watch::channel(Durability::SyncedTo(durable)).0,
             flush_queued: AtomicBool::new(false),
+            traffic: PartitionTraffic::default(),
         }
     }
 

@@ -97,7 +97,9 @@ impl Server {
                     };
                     let (b, rx) = (Arc::clone(&broker), shutdown_rx.clone());
                     conns.spawn(async move {
-                        connection::serve(b, stream, peer, rx).await;
+                        let open = b.metrics.connection_opened();
+                        connection::serve(Arc::clone(&b), stream, peer, rx).await;
+                        drop(open);
                         drop(slot);
                     });
                 }

@@ -268,6 +268,16 @@ impl GroupCoordinator {
         }
     }
 
+    /// Every committed offset of every group as (group, topic, partition, offset), sorted by
+    /// group, then topic and partition (consumer lag for /metrics).
+    pub fn committed_offsets(&self) -> impl Iterator<Item = (&str, &str, i32, i64)> + '_ {
+        self.groups.values().flat_map(|g| {
+            g.offsets
+                .iter()
+                .map(move |((t, p), o)| (g.group_id.as_str(), t.as_str(), *p, o.offset))
+        })
+    }
+
     /// ListGroups, filtered by state names (case-insensitive; empty = all).
     pub fn list_groups(&self, states: &[String]) -> Vec<GroupListing> {
         self.groups

@@ -122,10 +122,10 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: FetchRequest) -> 
     let (resp, bytes, errored) = read(&plan);
     let satisfied = bytes >= req.min_bytes.max(0) as usize || errored || req.max_wait_ms <= 0 || watches.is_empty();
     if satisfied {
-        return encode(ctx, &throttled(broker, ctx, resp, bytes)).map(Answer::Ready);
+        return encode(ctx, &finish(broker, ctx, &plan, resp, bytes)).map(Answer::Ready);
     }
     let Ok(permit) = Arc::clone(&broker.delayed_fetches).try_acquire_owned() else {
-        return encode(ctx, &throttled(broker, ctx, resp, bytes)).map(Answer::Ready);
+        return encode(ctx, &finish(broker, ctx, &plan, resp, bytes)).map(Answer::Ready);
     };
     let ctx = ctx.clone();
     let broker = Arc::clone(broker);
@@ -146,15 +146,24 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: FetchRequest) -> 
                 Ok((Ok(()), _, _)) => bytes >= min_bytes || errored,
             };
             if done {
-                return encode(&ctx, &throttled(&broker, &ctx, resp, bytes));
+                return encode(&ctx, &finish(&broker, &ctx, &plan, resp, bytes));
             }
         }
     })))
 }
 
+/// The answer is final: counts what it carries per partition for /metrics, and applies
 /// consumer_byte_rate (KIP-13): records the bytes about to be sent and, past the client's quota,
 /// says how long to back off and mutes the connection that long (KIP-219).
-fn throttled(broker: &Broker, ctx: &RequestContext, resp: FetchResponse, bytes: usize) -> FetchResponse {
+fn finish(broker: &Broker, ctx: &RequestContext, plan: &Plan, resp: FetchResponse, bytes: usize) -> FetchResponse {
+    // `read` answers every wanted topic and partition in the plan's order.
+    for (t, rt) in plan.topics.iter().zip(&resp.responses) {
+        for (w, rp) in t.partitions.iter().zip(&rt.partitions) {
+            if let (Some(p), Some(records)) = (&w.partition, &rp.records) {
+                p.traffic.fetched(records);
+            }
+        }
+    }
     let now = now_ms();
     let client_id = ctx.client_id.as_deref().unwrap_or_default();
     let throttle = broker.quotas.record(QuotaKind::Fetch, client_id, bytes as f64, now);

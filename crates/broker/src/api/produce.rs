@@ -139,6 +139,7 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ProduceRequest) -
             match result {
                 Ok(Err(why)) => {
                     tracing::debug!(topic = %partition.topic, partition = pd.index, reason = %why, "produce refused");
+                    partition.traffic.backlog_rejected();
                     parts.push(partition_error(pd.index, ResponseError::PolicyViolation, Some(why)));
                 }
                 Ok(Ok((info, log_start_offset))) => {
@@ -149,6 +150,8 @@ pub fn handle(broker: &Arc<Broker>, ctx: &RequestContext, req: ProduceRequest) -
                         tracing::debug!(topic = %partition.topic, partition = pd.index, base_offset = info.base_offset, "duplicate idempotent batch");
                     } else {
                         partition.publish_log_end(info.last_offset + 1);
+                        // From the batch headers the append validated (recordCount), not the records.
+                        partition.traffic.produced(info.record_count, info.bytes);
                     }
                     parts.push(
                         PartitionProduceResponse::default()

@@ -223,3 +223,23 @@ fn replay_rebuilds_offsets_and_stable_members() {
     e.tick(50_001 + i64::from(SESSION_MS), &mut fx);
     assert_eq!(e.describe_group("g").expect("g").state, GroupState::Empty);
 }
+
+#[test]
+fn committed_offsets_lists_every_group_sorted_by_group_topic_partition() {
+    let mut c = coordinator();
+    let mut fx = Effects::default();
+    let standalone = |g| Committer::new(g, "", None, -1);
+    let r = c.commit_offsets(
+        &standalone("b"),
+        vec![commit("t", 1, 7, ""), commit("s", 0, 3, "")],
+        0,
+        &mut fx,
+    );
+    assert_eq!(r, Ok(vec![Ok(()), Ok(())]));
+    let r = c.commit_offsets(&standalone("a"), vec![commit("t", 0, 5, "")], 0, &mut fx);
+    assert_eq!(r, Ok(vec![Ok(())]));
+    assert_eq!(
+        c.committed_offsets().collect::<Vec<_>>(),
+        vec![("a", "t", 0, 5), ("b", "s", 0, 3), ("b", "t", 1, 7)]
+    );
+}

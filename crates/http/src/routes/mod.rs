@@ -2,10 +2,12 @@
 //! `/openapi.json`), the event streams, metrics and the console, with the body bound applied
 //! before any handler reads a byte.
 
+pub mod console;
 pub mod events;
 pub mod fetch;
 pub mod groups;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod produce;
 pub mod subscriptions;
@@ -39,7 +41,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/groups/{group}/members/{member}/records", get(groups::poll))
         .route("/v1/groups/{group}/members/{member}/commit", post(groups::commit))
-        // metrics: GET /metrics is added here (helper branch `metrics`).
+        .route("/metrics", get(metrics::metrics))
         // console: the web console's routes are merged here (helper branch `console`).
         .route(
             "/v1/subscriptions",
@@ -51,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/subscriptions/{name}/pause", post(subscriptions::pause))
         .route("/v1/subscriptions/{name}/resume", post(subscriptions::resume))
+        .merge(console::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_bytes_max))
         .with_state(state)
