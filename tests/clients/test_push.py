@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from http_api import call
 from librdkafka_client import create_topic
@@ -124,6 +126,16 @@ def test_push_delivers_in_order_dead_letters_poison_and_resumes_after_kill9(brok
     assert (stats["delivered_records"], stats["failed_attempts"], stats["dead_lettered"]) == (299, 10, 1)
     assert stats["state"] == "running" and "500" in stats["last_error"]
     assert receiver.bad_signatures == 0
+    # /metrics says the same, in Prometheus' text format.
+    with urllib.request.urlopen(f"{broker.http_url}/metrics", timeout=30) as response:
+        families = {f.name: f for f in text_string_to_metric_families(response.read().decode())}
+    push = {(f, s.labels["subscription"]): s.value
+            for f in ["wharf_push_delivered_records", "wharf_push_failed_attempts", "wharf_push_dead_lettered",
+                      "wharf_push_lag", "wharf_push_paused"]
+            for s in families[f].samples if not s.name.endswith("_created")}
+    assert push == {("wharf_push_delivered_records", "orders-hook"): 299, ("wharf_push_failed_attempts", "orders-hook"): 10,
+                    ("wharf_push_dead_lettered", "orders-hook"): 1, ("wharf_push_lag", "orders-hook"): 0,
+                    ("wharf_push_paused", "orders-hook"): 0}
 
     [letter] = read_all(broker.bootstrap, "orders.dlq", 1)
     assert (letter.key(), json.loads(letter.value())) == (b"k150", {"n": poison})
