@@ -1,15 +1,15 @@
 """Push delivery rate to a local webhook beside a Kafka consumer's read rate, same broker, same run
 (issue #7).
 
-A topic of PARTITIONS partitions is filled with COUNT records of 100 B (`wharf bench produce`).
-Then, ROUNDS times, alternating:
+Each round first fills a fresh topic of PARTITIONS partitions with COUNT records of 100 B with
+`wharf bench produce` (Kafka protocol, acks=all: the produce reference), then, alternating:
   kafka: a confluent-kafka consumer in a fresh group reads all COUNT records from the start and
          commits at the end: records/s from subscribe to the last record.
   push:  a push subscription for a fresh group POSTs batches of BATCH records to a receiver in
          this process (ThreadingHTTPServer that parses each JSON batch and answers 200):
          records/s from creating the subscription to the last record received (every record
          must arrive; duplicates are counted).
-Medians and the ratio push / kafka are printed.
+Medians and the ratios of push to both references are printed.
 
 usage: push_delivery.py [COUNT] [ROUNDS]      (WHARF: the broker binary, default target/ci/wharf)
 """
@@ -68,11 +68,19 @@ def post(path: str, body: dict) -> dict:
         return json.loads(response.read() or b"{}")
 
 
-def kafka_round(count: int, group: str) -> float:
+def fill(wharf: str, topic: str, count: int) -> float:
+    """Produce COUNT records with `wharf bench produce`; its records/s."""
+    out = subprocess.run([wharf, "bench", "produce", "--bootstrap", KAFKA, "--topic", topic, "--partitions",
+                          str(PARTITIONS), "--count", str(count), "--message-size", "100", "--acks", "all", "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["msgs_per_sec"]
+
+
+def kafka_round(count: int, group: str, topic: str) -> float:
     consumer = Consumer({"bootstrap.servers": KAFKA, "group.id": group, "auto.offset.reset": "earliest",
                          "enable.auto.commit": False})
     started = time.monotonic()
-    consumer.subscribe([TOPIC])
+    consumer.subscribe([topic])
     got = 0
     while got < count:
         for msg in consumer.consume(num_messages=10_000, timeout=1.0):
@@ -84,11 +92,11 @@ def kafka_round(count: int, group: str) -> float:
     return count / elapsed
 
 
-def push_round(count: int, name: str, receiver_url: str) -> float:
+def push_round(count: int, name: str, receiver_url: str, topic: str) -> float:
     Receiver.current, Receiver.want = name, count
     Receiver.done.clear()
     started = time.monotonic()
-    post("/v1/subscriptions", {"name": name, "topic": TOPIC, "group": name, "url": receiver_url,
+    post("/v1/subscriptions", {"name": name, "topic": topic, "group": name, "url": receiver_url,
                                "secret": "bench", "batch_size": BATCH, "linger_ms": 5, "max_attempts": 5,
                                "auto_offset_reset": "earliest"})
     assert Receiver.done.wait(600), f"push delivered {len(Receiver.received.get(name, ()))} of {count}"
@@ -112,17 +120,17 @@ def main() -> None:
         time.sleep(1)
         print(f"{os.cpu_count()} cores, load {open('/proc/loadavg').read().split()[:3]}, broker {wharf}, "
               f"{count} records of 100 B over {PARTITIONS} partitions, push batch {BATCH}")
-        subprocess.run([wharf, "bench", "produce", "--bootstrap", KAFKA, "--topic", TOPIC, "--partitions",
-                        str(PARTITIONS), "--count", str(count), "--message-size", "100", "--json"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        kafka, push = [], []
+        produce, kafka, push = [], [], []
         for r in range(rounds):
-            kafka.append(kafka_round(count, f"kafka-{r}"))
-            push.append(push_round(count, f"push-{r}", receiver_url))
-            print(f"round {r + 1}: kafka consumer {kafka[-1]:,.0f} rec/s, push {push[-1]:,.0f} rec/s")
-        k, p = statistics.median(kafka), statistics.median(push)
-        print(f"median: kafka consumer {k:,.0f} rec/s; push {p:,.0f} rec/s ({p / k:.2f}x); "
-              f"deliveries {Receiver.deliveries} for {count * rounds} records")
+            topic = f"{TOPIC}-{r}"
+            produce.append(fill(wharf, topic, count))
+            kafka.append(kafka_round(count, f"kafka-{r}", topic))
+            push.append(push_round(count, f"push-{r}", receiver_url, topic))
+            print(f"round {r + 1}: kafka produce {produce[-1]:,.0f} rec/s, kafka consumer {kafka[-1]:,.0f} rec/s, "
+                  f"push {push[-1]:,.0f} rec/s")
+        w, k, p = statistics.median(produce), statistics.median(kafka), statistics.median(push)
+        print(f"median: kafka produce {w:,.0f} rec/s; kafka consumer {k:,.0f} rec/s; push {p:,.0f} rec/s "
+              f"({p / w:.2f}x produce, {p / k:.2f}x consumer); deliveries {Receiver.deliveries} for {count * rounds} records")
     finally:
         broker.terminate()
         broker.wait(30)
