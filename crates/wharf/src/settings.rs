@@ -149,6 +149,18 @@ pub struct ServeSettings {
     /// Group members created over HTTP that exist at once [default: 1000]
     #[arg(long, env = "WHARF_HTTP_MEMBERS_MAX")]
     pub http_members_max: Option<usize>,
+    /// Server-Sent Events streams open at once [default: 1000]
+    #[arg(long, env = "WHARF_HTTP_SSE_STREAMS_MAX")]
+    pub http_sse_streams_max: Option<usize>,
+    /// Push subscriptions that exist at once [default: 100]
+    #[arg(long, env = "WHARF_PUSH_SUBSCRIPTIONS_MAX")]
+    pub push_subscriptions_max: Option<usize>,
+    /// How long connecting to a webhook may take, ms [default: 5000]
+    #[arg(long, env = "WHARF_PUSH_CONNECT_TIMEOUT_MS")]
+    pub push_connect_timeout_ms: Option<u64>,
+    /// How long one whole webhook request may take, ms [default: 30000]
+    #[arg(long, env = "WHARF_PUSH_REQUEST_TIMEOUT_MS")]
+    pub push_request_timeout_ms: Option<u64>,
 }
 
 macro_rules! merge {
@@ -209,7 +221,11 @@ impl ServeSettings {
             http_listen,
             http_body_bytes_max,
             http_produce_records_max,
-            http_members_max
+            http_members_max,
+            http_sse_streams_max,
+            push_subscriptions_max,
+            push_connect_timeout_ms,
+            push_request_timeout_ms
         )
     }
 
@@ -234,6 +250,18 @@ impl ServeSettings {
         }
         if let Some(v) = self.http_members_max {
             limits.members_max = v;
+        }
+        if let Some(v) = self.http_sse_streams_max {
+            limits.sse_streams_max = v;
+        }
+        if let Some(v) = self.push_subscriptions_max {
+            limits.subscriptions_max = v;
+        }
+        if let Some(v) = self.push_connect_timeout_ms {
+            limits.push_connect_timeout_ms = v;
+        }
+        if let Some(v) = self.push_request_timeout_ms {
+            limits.push_request_timeout_ms = v;
         }
         limits.validate().map_err(anyhow::Error::msg)?;
         Ok(HttpConfig { listen, limits })
@@ -343,6 +371,31 @@ mod tests {
         let m = flags.over(file);
         assert_eq!(m.listen.as_deref(), Some("127.0.0.1:1"));
         assert_eq!(m.node_id, Some(7));
+    }
+
+    #[test]
+    fn http_config_off_and_limits_from_flags() {
+        let off = ServeSettings {
+            http_listen: Some("off".into()),
+            ..Default::default()
+        };
+        assert_eq!(off.http_config().expect("valid").listen, None);
+        let set = ServeSettings {
+            push_subscriptions_max: Some(7),
+            push_request_timeout_ms: Some(1_500),
+            ..Default::default()
+        };
+        let c = set.http_config().expect("valid");
+        assert_eq!(c.listen.map(|a| a.to_string()).as_deref(), Some("127.0.0.1:8080"));
+        assert_eq!(
+            (c.limits.subscriptions_max, c.limits.push_request_timeout_ms),
+            (7, 1_500)
+        );
+        let zero = ServeSettings {
+            http_sse_streams_max: Some(0),
+            ..Default::default()
+        };
+        assert!(zero.http_config().is_err());
     }
 
     #[test]
