@@ -242,26 +242,25 @@ impl ServeSettings {
             None => Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
         };
         let mut limits = HttpLimits::default();
-        if let Some(v) = self.http_body_bytes_max {
-            limits.body_bytes_max = v;
+        let l = &mut limits;
+        for (flag, field) in [
+            (self.http_body_bytes_max, &mut l.body_bytes_max),
+            (self.http_produce_records_max, &mut l.produce_records_max),
+            (self.http_members_max, &mut l.members_max),
+            (self.http_sse_streams_max, &mut l.sse_streams_max),
+            (self.push_subscriptions_max, &mut l.subscriptions_max),
+        ] {
+            if let Some(v) = flag {
+                *field = v;
+            }
         }
-        if let Some(v) = self.http_produce_records_max {
-            limits.produce_records_max = v;
-        }
-        if let Some(v) = self.http_members_max {
-            limits.members_max = v;
-        }
-        if let Some(v) = self.http_sse_streams_max {
-            limits.sse_streams_max = v;
-        }
-        if let Some(v) = self.push_subscriptions_max {
-            limits.subscriptions_max = v;
-        }
-        if let Some(v) = self.push_connect_timeout_ms {
-            limits.push_connect_timeout_ms = v;
-        }
-        if let Some(v) = self.push_request_timeout_ms {
-            limits.push_request_timeout_ms = v;
+        for (flag, field) in [
+            (self.push_connect_timeout_ms, &mut l.push_connect_timeout_ms),
+            (self.push_request_timeout_ms, &mut l.push_request_timeout_ms),
+        ] {
+            if let Some(v) = flag {
+                *field = v;
+            }
         }
         limits.validate().map_err(anyhow::Error::msg)?;
         Ok(HttpConfig { listen, limits })
