@@ -16,6 +16,7 @@ pub mod local;
 pub mod members;
 pub mod push;
 pub mod records;
+pub mod requests;
 pub mod routes;
 pub mod server;
 pub mod state;

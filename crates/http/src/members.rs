@@ -10,10 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
-use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::*;
@@ -25,6 +23,7 @@ use wharf_client::member::{decode_subscription, encode_subscription, range_assig
 use crate::error::{codes, ApiError};
 use crate::local::{versions, LocalClient};
 use crate::records::{decode_fetched, Format, RecordJson};
+use crate::requests::{aborted_of, commit_offsets, fetch_request};
 use crate::routes::fetch::{list_offset, EARLIEST, LATEST};
 
 const PROTOCOL_TYPE: &str = "consumer";
@@ -361,31 +360,8 @@ impl Member {
     ) -> Result<usize, ApiError> {
         self.last_used = Instant::now();
         let offsets = offsets.unwrap_or_else(|| self.positions.iter().map(|((t, p), o)| (t.clone(), *p, *o)).collect());
-        let mut by_topic: BTreeMap<String, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
-        for (t, p, o) in &offsets {
-            by_topic.entry(t.clone()).or_default().push(
-                OffsetCommitRequestPartition::default()
-                    .with_partition_index(*p)
-                    .with_committed_offset(*o),
-            );
-        }
-        let request = OffsetCommitRequest::default()
-            .with_group_id(self.group_id())
-            .with_generation_id_or_member_epoch(self.generation_id)
-            .with_member_id(StrBytes::from_string(self.member_id.clone()))
-            .with_topics(
-                by_topic
-                    .into_iter()
-                    .map(|(t, ps)| {
-                        OffsetCommitRequestTopic::default()
-                            .with_name(TopicName(StrBytes::from_string(t)))
-                            .with_partitions(ps)
-                    })
-                    .collect(),
-            );
-        let response: OffsetCommitResponse = client
-            .call(ApiKey::OffsetCommit, versions::OFFSET_COMMIT, &request)
-            .await?;
+        let entries = offsets.iter().map(|(t, p, o)| (t.as_str(), *p, *o));
+        let response = commit_offsets(client, &self.group, self.generation_id, &self.member_id, entries).await?;
         for t in &response.topics {
             for p in &t.partitions {
                 if p.error_code == codes::REBALANCE_IN_PROGRESS || p.error_code == codes::ILLEGAL_GENERATION {
@@ -467,35 +443,15 @@ pub async fn fetch_from(
     fetch_bytes: i32,
     format: Format,
 ) -> Result<Vec<RecordJson>, ApiError> {
-    let mut by_topic: BTreeMap<String, Vec<FetchPartition>> = BTreeMap::new();
-    for ((t, p), offset) in positions.iter() {
-        by_topic.entry(t.clone()).or_default().push(
-            FetchPartition::default()
-                .with_partition(*p)
-                .with_fetch_offset(*offset)
-                .with_partition_max_bytes(fetch_bytes),
-        );
-    }
-    if by_topic.is_empty() {
+    if positions.is_empty() {
         tokio::time::sleep(Duration::from_millis(wait_ms)).await;
         return Ok(Vec::new());
     }
-    let request = FetchRequest::default()
-        .with_replica_id(BrokerId(-1))
-        .with_max_wait_ms(i32::try_from(wait_ms).unwrap_or(i32::MAX))
-        .with_min_bytes(1)
-        .with_max_bytes(fetch_bytes)
-        .with_isolation_level(READ_COMMITTED)
-        .with_topics(
-            by_topic
-                .into_iter()
-                .map(|(t, ps)| {
-                    FetchTopic::default()
-                        .with_topic(TopicName(StrBytes::from_string(t)))
-                        .with_partitions(ps)
-                })
-                .collect(),
-        );
+    let request = fetch_request(
+        positions.iter().map(|((t, p), o)| (t.as_str(), *p, *o)),
+        wait_ms,
+        fetch_bytes,
+    );
     let response: FetchResponse = client.call(ApiKey::Fetch, versions::FETCH, &request).await?;
     ApiError::check(response.error_code, None, || "fetch failed".to_owned())?;
     let mut out = Vec::new();
@@ -532,17 +488,4 @@ pub async fn fetch_from(
         }
     }
     Ok(out)
-}
-
-/// Fetch isolation level 1: nothing at or past the last stable offset; aborted transactions
-/// listed so `decode_fetched` can drop them.
-pub const READ_COMMITTED: i8 = 1;
-
-/// The aborted transactions a fetched partition lists, as `decode_fetched` takes them.
-pub fn aborted_of(p: &kafka_protocol::messages::fetch_response::PartitionData) -> Vec<(i64, i64)> {
-    p.aborted_transactions
-        .iter()
-        .flatten()
-        .map(|a| (a.producer_id.0, a.first_offset))
-        .collect()
 }

@@ -7,12 +7,14 @@
 use bytes::Bytes;
 use indexmap::IndexMap;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
-use kafka_protocol::messages::{ApiKey, CreateTopicsRequest, CreateTopicsResponse, TopicName};
+use kafka_protocol::messages::{ApiKey, CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Record;
 use wharf_client::records::plain_record;
 
 use super::webhook::Failure;
+use wharf_client::cluster::topic_name;
+
 use crate::error::{codes, ApiError};
 use crate::local::{versions, LocalClient};
 use crate::records::encode_batch;
@@ -90,7 +92,7 @@ pub async fn ensure_topic(client: &LocalClient, dlq: &str, partitions: i32) -> R
     }
     let request = CreateTopicsRequest::default()
         .with_topics(vec![CreatableTopic::default()
-            .with_name(TopicName(StrBytes::from_string(dlq.to_owned())))
+            .with_name(topic_name(dlq))
             .with_num_partitions(partitions)
             .with_replication_factor(-1)])
         .with_timeout_ms(CREATE_TIMEOUT_MS);

@@ -14,12 +14,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::Uri;
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
-use kafka_protocol::messages::{
-    ApiKey, BrokerId, FetchRequest, FetchResponse, GroupId, OffsetCommitRequest, OffsetCommitResponse, TopicName,
-};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::{ApiKey, FetchResponse};
 use kafka_protocol::records::Record;
 use tokio::sync::watch;
 
@@ -30,8 +25,9 @@ use super::webhook::Webhook;
 use super::Counters;
 use crate::error::{codes, ApiError};
 use crate::local::{versions, LocalClient};
-use crate::members::{aborted_of, committed_offsets, READ_COMMITTED};
+use crate::members::committed_offsets;
 use crate::records::{decode_records, show_record};
+use crate::requests::{aborted_of, commit_offsets, fetch_request};
 use crate::routes::fetch::{list_offset, EARLIEST, LATEST};
 
 /// How long one fetch waits for records when none are pending (the broker's long poll; a
@@ -223,19 +219,12 @@ impl PartitionState {
     /// One Fetch of this partition from `next_fetch`, waiting up to `wait_ms` for records.
     async fn fetch(&mut self, position: i64, wait_ms: u64) -> Result<(), ApiError> {
         let spec = &self.ctx.spec;
-        let request = FetchRequest::default()
-            .with_replica_id(BrokerId(-1))
-            .with_max_wait_ms(i32::try_from(wait_ms).unwrap_or(i32::MAX))
-            .with_min_bytes(1)
-            // Webhooks see what a read_committed consumer sees: no aborted transactions.
-            .with_isolation_level(READ_COMMITTED)
-            .with_max_bytes(self.ctx.fetch_bytes_max)
-            .with_topics(vec![FetchTopic::default()
-                .with_topic(TopicName(StrBytes::from_string(spec.topic.clone())))
-                .with_partitions(vec![FetchPartition::default()
-                    .with_partition(self.partition)
-                    .with_fetch_offset(self.next_fetch)
-                    .with_partition_max_bytes(self.ctx.fetch_bytes_max)])]);
+        // Webhooks see what a read_committed consumer sees: no aborted transactions.
+        let request = fetch_request(
+            [(spec.topic.as_str(), self.partition, self.next_fetch)],
+            wait_ms,
+            self.ctx.fetch_bytes_max,
+        );
         let response: FetchResponse = self.ctx.client.call(ApiKey::Fetch, versions::FETCH, &request).await?;
         ApiError::check(response.error_code, None, || "fetch failed".to_owned())?;
         let Some(p) = response.responses.first().and_then(|t| t.partitions.first()) else {
@@ -343,20 +332,8 @@ impl PartitionState {
     /// (generation -1, no member id: accepted while the group has no members).
     async fn commit(&self, offset: i64) -> Result<(), ApiError> {
         let spec = &self.ctx.spec;
-        let request = OffsetCommitRequest::default()
-            .with_group_id(GroupId(StrBytes::from_string(spec.group())))
-            .with_generation_id_or_member_epoch(-1)
-            .with_member_id(StrBytes::from_static_str(""))
-            .with_topics(vec![OffsetCommitRequestTopic::default()
-                .with_name(TopicName(StrBytes::from_string(spec.topic.clone())))
-                .with_partitions(vec![OffsetCommitRequestPartition::default()
-                    .with_partition_index(self.partition)
-                    .with_committed_offset(offset)])]);
-        let response: OffsetCommitResponse = self
-            .ctx
-            .client
-            .call(ApiKey::OffsetCommit, versions::OFFSET_COMMIT, &request)
-            .await?;
+        let entry = [(spec.topic.as_str(), self.partition, offset)];
+        let response = commit_offsets(&self.ctx.client, &spec.group(), -1, "", entry).await?;
         for t in &response.topics {
             for p in &t.partitions {
                 ApiError::check(p.error_code, None, || {

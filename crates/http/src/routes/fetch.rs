@@ -7,18 +7,18 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::StrBytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+use wharf_client::cluster::topic_name;
 
 use crate::body;
 use crate::error::{codes, ApiError};
 use crate::local::{versions, LocalClient};
-use crate::members::{aborted_of, READ_COMMITTED};
 use crate::records::{decode_fetched, Format};
+use crate::requests::{aborted_of, fetch_request, READ_COMMITTED};
 use crate::state::AppState;
 
 /// ListOffsets' special timestamps.
@@ -102,7 +102,7 @@ pub async fn list_offset(client: &LocalClient, topic: &str, partition: i32, time
         .with_replica_id(BrokerId(-1))
         .with_isolation_level(READ_COMMITTED)
         .with_topics(vec![ListOffsetsTopic::default()
-            .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
+            .with_name(topic_name(topic))
             .with_partitions(vec![ListOffsetsPartition::default()
                 .with_partition_index(partition)
                 .with_timestamp(timestamp)])]);
@@ -133,19 +133,7 @@ pub async fn fetch_partition(
     offset: i64,
     wait_ms: u64,
 ) -> Result<Fetched, ApiError> {
-    let max_bytes = s.limits.fetch_bytes_max;
-    let request = FetchRequest::default()
-        .with_replica_id(BrokerId(-1))
-        .with_max_wait_ms(wait_ms as i32)
-        .with_min_bytes(1)
-        .with_max_bytes(max_bytes)
-        .with_isolation_level(READ_COMMITTED)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(TopicName(StrBytes::from_string(topic.to_owned())))
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition(partition)
-                .with_fetch_offset(offset)
-                .with_partition_max_bytes(max_bytes)])]);
+    let request = fetch_request([(topic, partition, offset)], wait_ms, s.limits.fetch_bytes_max);
     let response: FetchResponse = s.client.call(ApiKey::Fetch, versions::FETCH, &request).await?;
     ApiError::check(response.error_code, None, || "fetch failed".to_owned())?;
     let p = response

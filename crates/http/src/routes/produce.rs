@@ -11,11 +11,12 @@ use axum::Json;
 use bytes::Bytes;
 use indexmap::IndexMap;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wharf_broker::broker::now_ms;
+
+use wharf_client::cluster::topic_name;
 
 use crate::body;
 use crate::error::{codes, ApiError};
@@ -111,7 +112,7 @@ pub async fn send_batches(
         .with_acks(ACKS_ALL)
         .with_timeout_ms(PRODUCE_TIMEOUT_MS)
         .with_topic_data(vec![TopicProduceData::default()
-            .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
+            .with_name(topic_name(topic))
             .with_partition_data(data)]);
     let response: ProduceResponse = client.call(ApiKey::Produce, versions::PRODUCE, &request).await?;
     let mut offsets = IndexMap::new();

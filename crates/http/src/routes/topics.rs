@@ -17,6 +17,8 @@ use kafka_protocol::protocol::StrBytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use wharf_client::cluster::topic_name;
+
 use crate::body;
 use crate::error::{codes, ApiError};
 use crate::local::versions;
@@ -70,7 +72,7 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let b: CreateBody = body::json(raw)?;
     let topic = CreatableTopic::default()
-        .with_name(TopicName(StrBytes::from_string(b.name.clone())))
+        .with_name(topic_name(&b.name))
         .with_num_partitions(b.partitions)
         .with_replication_factor(-1)
         .with_configs(
@@ -154,7 +156,7 @@ async fn describe_configs(s: &AppState, name: &str) -> Result<IndexMap<String, O
 
 pub async fn delete(State(s): State<AppState>, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
     let request = DeleteTopicsRequest::default()
-        .with_topic_names(vec![TopicName(StrBytes::from_string(name.clone()))])
+        .with_topic_names(vec![topic_name(&name)])
         .with_timeout_ms(ADMIN_TIMEOUT_MS);
     let response: DeleteTopicsResponse = s
         .client
@@ -180,7 +182,7 @@ pub fn unknown_topic(name: &str) -> ApiError {
 pub async fn partition_count(s: &AppState, name: &str) -> Result<i32, ApiError> {
     let request = MetadataRequest::default()
         .with_topics(Some(vec![
-            MetadataRequestTopic::default().with_name(Some(TopicName(StrBytes::from_string(name.to_owned()))))
+            MetadataRequestTopic::default().with_name(Some(topic_name(name)))
         ]))
         .with_allow_auto_topic_creation(false);
     let response: MetadataResponse = s.client.call(ApiKey::Metadata, versions::METADATA, &request).await?;
